@@ -1,0 +1,14 @@
+from django.contrib.auth.backends import ModelBackend
+
+
+class ActiveSessionBackend(ModelBackend):
+    """Checks an inactive account's password too, so the sign-in form can tell its owner to
+    activate it instead of "wrong password"; sessions still belong to active users only."""
+
+    def user_can_authenticate(self, user):
+        # The sign-in form refuses inactive users in `confirm_login_allowed`.
+        return True
+
+    def get_user(self, user_id):
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None

@@ -1,0 +1,151 @@
+import re
+import unicodedata
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin, UsernameField
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.models import User
+from verification.models import Purpose
+from verification.services import InvalidCode, check_code
+
+PASSWORD_MAX_LENGTH = 128
+
+
+def password_fields():
+    """Django's two new-password fields, capped so a huge body cannot tie up the hasher."""
+    fields = SetPasswordMixin.create_password_fields()
+    for field in fields:
+        field.max_length = PASSWORD_MAX_LENGTH
+        field.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
+        field.widget.attrs["maxlength"] = PASSWORD_MAX_LENGTH
+    return fields
+
+
+def email_field(*, autofocus=False):
+    attrs = {"autocomplete": "email", "autofocus": autofocus}
+    return forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs))
+
+
+class SignUpForm(SetPasswordMixin, forms.Form):
+    username = UsernameField(
+        label=_("Username"),
+        max_length=150,
+        validators=[User.username_validator],
+        help_text=User._meta.get_field("username").help_text,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    email = email_field()
+    password1, password2 = password_fields()
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exists():
+            raise ValidationError(_("That username is taken."), code="username_taken")
+        return username
+
+    def clean_email(self):
+        return User.objects.normalize_email(self.cleaned_data["email"])
+
+    def clean(self):
+        self.validate_passwords()
+        candidate = User(
+            username=self.cleaned_data.get("username", ""),
+            email=self.cleaned_data.get("email", ""),
+        )
+        self.validate_password_for_user(candidate)
+        return self.cleaned_data
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "not_activated": _(
+            "This account is not activated yet. Open the link we mailed you, "
+            "or ask for a new one below."
+        ),
+    }
+
+    def confirm_login_allowed(self, user):
+        if user.awaits_activation:
+            raise ValidationError(self.error_messages["not_activated"], code="not_activated")
+        super().confirm_login_allowed(user)
+
+    @property
+    def needs_activation(self):
+        return self.has_error(NON_FIELD_ERRORS, "not_activated")
+
+
+class EmailForm(forms.Form):
+    """Asks for an address: for a new activation link or a password reset code."""
+
+    email = email_field(autofocus=True)
+
+
+class CodeField(forms.CharField):
+    """A numeric code as people type or paste it: "123 456", "123-456" or full-width digits."""
+
+    default_error_messages = {
+        "invalid": _("Enter the %(length)s-digit code from the email."),
+    }
+
+    def __init__(self, **kwargs):
+        self.length = settings.VERIFICATION_CODE_LENGTH
+        attrs = {"autocomplete": "one-time-code", "inputmode": "numeric"}
+        super().__init__(max_length=32, widget=forms.TextInput(attrs=attrs), **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        # NFKC turns full-width digits into ASCII; other scripts' digits stay and are refused.
+        return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value))
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not re.fullmatch(rf"[0-9]{{{self.length}}}", value, flags=re.ASCII):
+            raise ValidationError(
+                self.error_messages["invalid"], code="invalid", params={"length": self.length}
+            )
+
+
+class PasswordResetConfirmForm(SetPasswordMixin, forms.Form):
+    email = email_field()
+    code = CodeField(label=_("Code"))
+    password1, password2 = password_fields()
+
+    error_messages = {
+        **SetPasswordMixin.error_messages,
+        "wrong_code": _("That code is wrong."),
+        "dead_code": _(
+            "This code is wrong, used, expired or has had too many tries. Ask for a new one."
+        ),
+    }
+
+    def clean(self):
+        self.validate_passwords()
+        email = self.cleaned_data.get("email")
+        self.user = User.objects.get_by_email(email) if email else None
+        self.validate_password_for_user(self.user)
+        if not self.errors:
+            self._check_code()
+        return self.cleaned_data
+
+    def _check_code(self):
+        # Passwords are checked first, so a typo there does not spend one of the code's tries.
+        try:
+            if self.user is None or not self.user.is_active:
+                raise InvalidCode()
+            check_code(user=self.user, purpose=Purpose.PASSWORD_RESET, code=self.cleaned_data["code"])
+        except InvalidCode as refused:
+            self.add_error("code", self._code_error(refused.attempts_left))
+
+    def _code_error(self, attempts_left):
+        if attempts_left is None:
+            return ValidationError(self.error_messages["dead_code"], code="dead_code")
+        tries = ngettext("%(n)s try left.", "%(n)s tries left.", attempts_left) % {
+            "n": attempts_left
+        }
+        return ValidationError(f"{self.error_messages['wrong_code']} {tries}", code="wrong_code")

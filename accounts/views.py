@@ -1,0 +1,108 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView, TemplateView
+
+from accounts import services
+from accounts.forms import EmailForm, LoginForm, PasswordResetConfirmForm, SignUpForm
+from verification.services import InvalidLink, read_activation_token
+
+# The address a reset was asked for, so the code page can fill it in. Never the code.
+RESET_EMAIL_SESSION_KEY = "password_reset_email"
+
+
+@method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
+class SignUpView(FormView):
+    template_name = "accounts/signup.html"
+    form_class = SignUpForm
+    success_url = reverse_lazy("accounts:signup_done")
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        services.register_user(
+            username=data["username"], email=data["email"], password=data["password1"]
+        )
+        return super().form_valid(form)
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+
+
+@method_decorator(never_cache, name="dispatch")
+class ActivateView(TemplateView):
+    """GET shows a button and changes nothing (mail scanners open links); POST activates."""
+
+    template_name = "accounts/activate.html"
+
+    def get(self, request, token):
+        try:
+            read_activation_token(token)
+        except InvalidLink as refused:
+            return self.refuse(refused)
+        return self.render_to_response({})
+
+    def post(self, request, token):
+        try:
+            services.activate_account(token=token)
+        except InvalidLink as refused:
+            return self.refuse(refused)
+        messages.success(request, _("Your account is active. Sign in to continue."))
+        return redirect("accounts:login")
+
+    def refuse(self, refused):
+        return self.render_to_response({"refused": refused.reason}, status=400)
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        # The token is in this page's URL: keep it out of Referer headers.
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+
+class ResendActivationView(FormView):
+    template_name = "accounts/resend_activation.html"
+    form_class = EmailForm
+    success_url = reverse_lazy("accounts:activation_sent")
+
+    def get_initial(self):
+        return {"email": self.request.GET.get("email", "")}
+
+    def form_valid(self, form):
+        services.resend_activation(email=form.cleaned_data["email"])
+        return super().form_valid(form)
+
+
+class PasswordResetRequestView(FormView):
+    template_name = "accounts/password_reset_request.html"
+    form_class = EmailForm
+    success_url = reverse_lazy("accounts:password_reset_confirm")
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        services.request_password_reset(email=email)
+        self.request.session[RESET_EMAIL_SESSION_KEY] = email
+        return super().form_valid(form)
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters("code", "password1", "password2"), name="dispatch")
+class PasswordResetConfirmView(FormView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = PasswordResetConfirmForm
+    success_url = reverse_lazy("accounts:login")
+
+    def get_initial(self):
+        return {"email": self.request.session.get(RESET_EMAIL_SESSION_KEY, "")}
+
+    def form_valid(self, form):
+        services.reset_password(user=form.user, password=form.cleaned_data["password1"])
+        self.request.session.pop(RESET_EMAIL_SESSION_KEY, None)
+        messages.success(self.request, _("Your password is changed. Sign in with it."))
+        return super().form_valid(form)

@@ -1,0 +1,52 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_q.conf import Conf
+
+from tests.factories import UserFactory
+from verification import clock
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing_and_inline_jobs(settings, monkeypatch):
+    """Cheap hashing, and Django-Q2 jobs run in the test's own process and transaction."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    monkeypatch.setattr(Conf, "SYNC", True)
+
+
+class MovableClock:
+    def __init__(self):
+        self.now = timezone.now()
+
+    def advance(self, **delta):
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def time_machine(monkeypatch):
+    """The verification clock, frozen now and moved forward by `advance(minutes=...)`."""
+    moved = MovableClock()
+    monkeypatch.setattr(clock, "current_time", lambda: moved.now)
+    return moved
+
+
+@pytest.fixture
+def deliver(django_capture_on_commit_callbacks):
+    """Run a request (or any call) and then the mail jobs it queued on commit."""
+
+    def run(call, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return call(*args, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def new_user(db):
+    return UserFactory(awaiting_activation=True)

@@ -1,0 +1,24 @@
+"""Reading what the site mailed, the way a person would."""
+
+import re
+
+from django.urls import reverse
+
+
+def activation_path(message):
+    """The path of the activation link in a mail (the link itself starts with SITE_URL)."""
+    match = re.search(r"http://testserver(/accounts/activate/[^/\s]+/)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def mailed_code(message):
+    match = re.search(r"^\s+(\d{6})$", message.body, flags=re.MULTILINE)
+    assert match, message.body
+    return match.group(1)
+
+
+def ask_for_code(client, deliver, email, mailoutbox):
+    """Request a reset code for `email` and return it as mailed."""
+    deliver(client.post, reverse("accounts:password_reset"), {"email": email})
+    return mailed_code(mailoutbox[-1])

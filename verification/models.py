@@ -1,0 +1,123 @@
+import uuid
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from verification import clock
+
+
+class Purpose(models.TextChoices):
+    ACTIVATION = "activation", _("account activation link")
+    PASSWORD_RESET = "password_reset", _("password reset code")
+
+
+class OneTimeSecretQuerySet(models.QuerySet):
+    def active(self):
+        """The single definition of "still usable"."""
+        return self.filter(
+            used_at=None,
+            revoked_at=None,
+            expires_at__gt=clock.now(),
+            attempts__lt=F("max_attempts"),
+        )
+
+
+class OneTimeSecret(models.Model):
+    """A code or a link nonce that proves its holder reads one user's mailbox.
+
+    Only a keyed digest of the secret is stored; the plaintext exists in the mail alone.
+    """
+
+    # Random, so that links carry an id that says nothing about other users.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="one_time_secrets"
+    )
+    purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
+    digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveSmallIntegerField(_("wrong or right guesses"), default=0)
+    max_attempts = models.PositiveSmallIntegerField(_("max guesses"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    # Set when a newer secret for the same purpose, or a completed reset, kills this one.
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    objects = OneTimeSecretQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("code or activation link")
+        verbose_name_plural = _("codes and activation links")
+        indexes = [models.Index(fields=["user", "purpose", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} for {self.user}"
+
+    @property
+    def state(self):
+        if self.used_at:
+            return "used"
+        if self.revoked_at:
+            return "revoked"
+        if self.attempts >= self.max_attempts:
+            return "locked"
+        if self.expires_at <= clock.now():
+            return "expired"
+        return "active"
+
+
+def new_message_id():
+    return make_msgid(domain=urlsplit(settings.SITE_URL).hostname)
+
+
+class OutboundEmail(models.Model):
+    """One mail the site owes a user. The request records it; a Django-Q2 job delivers it."""
+
+    class Kind(models.TextChoices):
+        ACTIVATION = "activation", _("activation link")
+        ACCOUNT_EXISTS = "account_exists", _("you already have an account")
+        PASSWORD_RESET = "password_reset", _("password reset code")
+        PASSWORD_CHANGED = "password_changed", _("password changed notice")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        RETRYING = "retrying", _("retrying")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    # The recipient is whatever address this user has when the mail goes out: never a typed one.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbound_emails"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # A job that claimed the mail owns it until then; after that another job may take it over.
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True)
+    message_id = models.CharField(
+        _("Message-ID"), max_length=255, default=new_message_id, editable=False
+    )
+    created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbound email")
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.user}"
+
+    @classmethod
+    def claimable(cls):
+        """Mails a job may take now: waiting ones, and ones whose sender's lease ran out."""
+        waiting = Q(status__in=[cls.Status.QUEUED, cls.Status.RETRYING])
+        abandoned = Q(status=cls.Status.SENDING, lease_expires_at__lt=clock.now())
+        return cls.objects.filter(waiting | abandoned)
