@@ -1,0 +1,106 @@
+from django.urls import reverse
+
+from accounts.models import User
+from tests.helpers import activation_path
+from tests.factories import UserFactory
+from verification.models import OneTimeSecret, Purpose
+
+
+def sign_up(client, deliver, mailoutbox):
+    deliver(
+        client.post,
+        reverse("accounts:signup"),
+        {
+            "username": "ada",
+            "email": "ada@example.com",
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        },
+    )
+    return activation_path(mailoutbox[-1])
+
+
+def test_opening_the_link_changes_nothing_until_confirmed(client, db, deliver, mailoutbox):
+    path = sign_up(client, deliver, mailoutbox)
+
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert b"Activate my account" in response.content
+    assert not User.objects.get(username="ada").is_active
+    assert OneTimeSecret.objects.get().used_at is None
+
+
+def test_confirming_the_link_activates_and_sends_to_sign_in(client, db, deliver, mailoutbox):
+    path = sign_up(client, deliver, mailoutbox)
+
+    response = client.post(path)
+
+    assert response.status_code == 302 and response.url == reverse("accounts:login")
+    user = User.objects.get(username="ada")
+    assert user.is_active and user.email_verified_at is not None
+    assert "_auth_user_id" not in client.session  # activation does not sign in
+
+
+def test_a_used_link_is_refused_and_points_to_sign_in(client, db, deliver, mailoutbox):
+    path = sign_up(client, deliver, mailoutbox)
+    client.post(path)
+
+    for response in (client.get(path), client.post(path)):
+        assert response.status_code == 400
+        assert response.context["refused"] == "used"
+
+
+def test_an_expired_link_is_refused_and_offers_a_new_one(client, db, deliver, mailoutbox, time_machine):
+    path = sign_up(client, deliver, mailoutbox)
+    time_machine.advance(hours=24, seconds=1)
+
+    response = client.post(path)
+
+    assert response.status_code == 400
+    assert response.context["refused"] == "expired"
+    assert reverse("accounts:resend_activation").encode() in response.content
+    assert not User.objects.get(username="ada").is_active
+
+
+def test_a_tampered_link_is_refused_as_invalid(client, db, deliver, mailoutbox):
+    path = sign_up(client, deliver, mailoutbox)
+    token = path.split("/")[-2]
+    tampered = [token[:-1] + ("A" if token[-1] != "A" else "B"), token[:20], "x" * 5000, "🙂"]
+
+    for bad in tampered:
+        response = client.post(reverse("accounts:activate", args=[bad]))
+        assert response.status_code == 400
+        assert response.context["refused"] == "invalid"
+    assert not User.objects.get(username="ada").is_active
+
+
+def test_a_new_link_replaces_the_old_one(client, db, deliver, mailoutbox):
+    old_path = sign_up(client, deliver, mailoutbox)
+
+    response = deliver(client.post, reverse("accounts:resend_activation"), {"email": "ADA@example.com"})
+
+    assert response.url == reverse("accounts:activation_sent")
+    new_path = activation_path(mailoutbox[-1])
+    assert new_path != old_path
+    assert client.post(old_path).context["refused"] == "expired"
+    assert client.post(new_path).status_code == 302
+    assert User.objects.get(username="ada").is_active
+
+
+def test_resend_answers_the_same_for_any_address_and_mails_only_the_waiting_account(
+    client, db, deliver, mailoutbox
+):
+    waiting = UserFactory(awaiting_activation=True)
+    active = UserFactory()
+    switched_off = UserFactory(deactivated=True)
+
+    answers = [
+        deliver(client.post, reverse("accounts:resend_activation"), {"email": email})
+        for email in (waiting.email, active.email, switched_off.email, "nobody@example.com")
+    ]
+
+    assert {(a.status_code, a.url) for a in answers} == {(302, reverse("accounts:activation_sent"))}
+    assert [m.to for m in mailoutbox] == [[waiting.email]]
+    assert OneTimeSecret.objects.filter(purpose=Purpose.ACTIVATION).count() == 1

@@ -1,0 +1,174 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import PASSWORD, UserFactory
+from tests.helpers import activation_path, ask_for_code, mailed_code
+from verification.models import OneTimeSecret
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+CONFIRM = reverse("accounts:password_reset_confirm")
+
+
+def confirm(client, email, code, password=NEW_PASSWORD):
+    data = {"email": email, "code": code, "password1": password, "password2": password}
+    return client.post(CONFIRM, data)
+
+
+def test_the_right_code_sets_the_password_and_asks_to_sign_in(client, user, deliver, mailoutbox):
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+
+    response = deliver(confirm, client, user.email, code)
+
+    assert response.status_code == 302 and response.url == reverse("accounts:login")
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert "_auth_user_id" not in client.session
+    notice = mailoutbox[-1]
+    assert "password was changed" in notice.subject
+    assert code not in notice.body
+
+
+def test_the_code_page_knows_the_address_from_the_request(client, user, deliver, mailoutbox):
+    ask_for_code(client, deliver, user.email, mailoutbox)
+
+    response = client.get(CONFIRM)
+
+    assert response.context["form"].initial["email"] == user.email
+    assert 'autocomplete="one-time-code"' in response.content.decode()
+
+
+def test_a_wrong_code_says_how_many_tries_remain(client, user, deliver, mailoutbox):
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+    response = confirm(client, user.email, wrong)
+
+    assert response.status_code == 200
+    assert response.context["form"].has_error("code", "wrong_code")
+    assert "4 tries left" in response.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_code_dies_after_max_attempts_even_for_the_right_value(client, user, deliver, mailoutbox):
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(5):
+        confirm(client, user.email, wrong)
+
+    response = confirm(client, user.email, code)
+
+    assert response.context["form"].has_error("code", "dead_code")
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    assert OneTimeSecret.objects.get().state == "locked"
+
+
+def test_an_expired_code_is_refused(client, user, deliver, mailoutbox, time_machine):
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+    time_machine.advance(minutes=10, seconds=1)
+
+    response = confirm(client, user.email, code)
+
+    assert response.context["form"].has_error("code", "dead_code")
+
+
+def test_a_code_works_once(client, user, deliver, mailoutbox):
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+    deliver(confirm, client, user.email, code)
+
+    response = confirm(client, user.email, code, password="yet-another-passphrase-7")
+
+    assert response.context["form"].has_error("code", "dead_code")
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_a_new_code_kills_the_older_one(client, user, deliver, mailoutbox):
+    first = ask_for_code(client, deliver, user.email, mailoutbox)
+    second = ask_for_code(client, deliver, user.email, mailoutbox)
+
+    assert [s.state for s in OneTimeSecret.objects.order_by("created_at")] == ["revoked", "active"]
+    if first != second:  # one chance in a million that they are equal
+        assert confirm(client, user.email, first).context["form"].has_error("code")
+    assert confirm(client, user.email, second).status_code == 302
+
+
+def test_a_code_is_bound_to_its_user(client, db, deliver, mailoutbox):
+    alice, bob = UserFactory(), UserFactory()
+    alices_code = ask_for_code(client, deliver, alice.email, mailoutbox)
+
+    response = confirm(client, bob.email, alices_code)
+
+    assert response.context["form"].has_error("code", "dead_code")
+    bob.refresh_from_db()
+    assert bob.check_password(PASSWORD)
+    assert OneTimeSecret.objects.get(user=alice).attempts == 0
+
+
+def test_reset_ends_every_other_session(client, user, deliver, mailoutbox):
+    elsewhere = Client()
+    elsewhere.force_login(user)
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+
+    deliver(confirm, client, user.email, code)
+
+    assert not elsewhere.get(reverse("home")).context["user"].is_authenticated
+
+
+@pytest.mark.parametrize("typed", [" {a} {b} ", "{a}-{b}", "{a}{b}", "{wide}"])
+def test_codes_are_accepted_as_people_type_them(client, user, deliver, mailoutbox, typed):
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+    wide = "".join(chr(ord(digit) + 0xFEE0) for digit in code)  # full-width digits
+
+    response = confirm(client, user.email, typed.format(a=code[:3], b=code[3:], wide=wide))
+
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("typed", ["١٢٣٤٥٦", "12345", "1234567", "abcdef", "12\x0034", "x" * 10_000, ""])
+def test_malformed_codes_are_a_form_error_and_spend_no_try(client, user, deliver, mailoutbox, typed):
+    ask_for_code(client, deliver, user.email, mailoutbox)
+
+    response = confirm(client, user.email, typed)
+
+    assert response.status_code == 200
+    assert response.context["form"].has_error("code")
+    assert OneTimeSecret.objects.get().attempts == 0
+
+
+def test_a_password_typo_spends_no_try(client, user, deliver, mailoutbox):
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+
+    response = client.post(
+        CONFIRM, {"email": user.email, "code": code, "password1": NEW_PASSWORD, "password2": "typo"}
+    )
+
+    assert response.context["form"].has_error("password2", "password_mismatch")
+    assert OneTimeSecret.objects.get().attempts == 0
+    assert confirm(client, user.email, code).status_code == 302
+
+
+def test_asking_for_a_code_looks_the_same_for_any_address(client, db, deliver, mailoutbox):
+    active = UserFactory()
+    waiting = UserFactory(awaiting_activation=True)
+    switched_off = UserFactory(deactivated=True)
+
+    answers = [
+        deliver(Client().post, reverse("accounts:password_reset"), {"email": email})
+        for email in (active.email, waiting.email, switched_off.email, "nobody@example.com")
+    ]
+
+    assert {(a.status_code, a.url) for a in answers} == {(302, CONFIRM)}
+    assert {tuple(a.cookies) for a in answers} == {("sessionid",)}
+    # Only the active account gets a code; the one never activated gets its link instead.
+    assert [m.to for m in mailoutbox] == [[active.email], [waiting.email]]
+    assert mailed_code(mailoutbox[0])
+    assert activation_path(mailoutbox[1])
+
+
+def test_an_unknown_address_gets_the_same_refusal_as_a_dead_code(client, db):
+    response = confirm(client, "nobody@example.com", "123456")
+
+    assert response.context["form"].has_error("code", "dead_code")
