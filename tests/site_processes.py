@@ -1,0 +1,96 @@
+"""The site as it runs for real: migrate, gunicorn and `manage.py qcluster` as separate
+processes on one database, all bound to 127.0.0.1, all stopped when the test ends."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.smtp_sink import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def site_environment(*, database_url, smtp_port, web_port, **overrides):
+    """Production-like settings (DEBUG off), plain-HTTP cookies, mail to the test's sink."""
+    return {
+        **os.environ,
+        "DJANGO_ENV_FILE": "",
+        "DJANGO_SETTINGS_MODULE": "site_config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "integration-tests-only-7c1d0e5a9b8f4e2d8a6c3b1f0e9d7c5a",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": f"http://127.0.0.1:{web_port}",
+        "DATABASE_URL": database_url,
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+        "EMAIL_USE_SSL": "false",
+        "EMAIL_USE_TLS": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        **overrides,
+    }
+
+
+def manage(*args, env):
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+@contextmanager
+def running(command, *, env, log_path):
+    """Start `command` with its output in `log_path`; stop it (and its children) on exit."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield process
+        finally:
+            stop(process)
+
+
+def stop(process, timeout=15):
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def qcluster(*, env, log_path):
+    return running([PYTHON, "manage.py", "qcluster"], env=env, log_path=log_path)
+
+
+def gunicorn(*, env, log_path, port, workers=1):
+    command = [
+        PYTHON, "-m", "gunicorn", "site_config.wsgi",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "30",
+    ]
+    return running(command, env=env, log_path=log_path)
+
+
+def wait_until_serving(url, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+__all__ = ["free_port", "gunicorn", "manage", "qcluster", "site_environment", "wait_until_serving"]

@@ -1,0 +1,59 @@
+import pytest
+from django.urls import reverse
+
+from tests.factories import UserFactory
+from tests.helpers import activation_path, ask_for_code
+from verification.models import OneTimeSecret, OutboundEmail
+
+
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+def test_staff_see_codes_links_and_mail_state_but_never_a_secret(staff_client, deliver, mailoutbox):
+    member = UserFactory(awaiting_activation=True)
+    deliver(staff_client.post, reverse("accounts:resend_activation"), {"email": member.email})
+    token = activation_path(mailoutbox[-1]).split("/")[-2]
+    member.is_active = True
+    member.save()
+    code = ask_for_code(staff_client, deliver, member.email, mailoutbox)
+
+    pages = [
+        reverse("admin:verification_onetimesecret_changelist"),
+        reverse("admin:verification_outboundemail_changelist"),
+        reverse("admin:accounts_user_changelist"),
+        *(
+            reverse("admin:verification_onetimesecret_change", args=[row.pk])
+            for row in OneTimeSecret.objects.all()
+        ),
+        *(
+            reverse("admin:verification_outboundemail_change", args=[row.pk])
+            for row in OutboundEmail.objects.all()
+        ),
+    ]
+    for page in pages:
+        response = staff_client.get(page)
+        html = response.content.decode()
+        assert response.status_code == 200, page
+        assert code not in html and token not in html
+        for row in OneTimeSecret.objects.all():
+            assert row.digest not in html
+
+    listing = staff_client.get(pages[0]).content.decode()
+    for column in ("Purpose", "State", "Created", "Expires", "Used"):
+        assert column in listing
+    assert "account activation link" in listing and "password reset code" in listing
+
+
+def test_the_user_list_shows_who_is_waiting_for_activation(staff_client):
+    UserFactory(username="waiting-person", awaiting_activation=True)
+
+    response = staff_client.get(reverse("admin:accounts_user_changelist") + "?is_active__exact=0")
+
+    assert "waiting-person" in response.content.decode()
+
+
+def test_staff_cannot_add_or_edit_codes(staff_client):
+    assert staff_client.get(reverse("admin:verification_onetimesecret_add")).status_code == 403

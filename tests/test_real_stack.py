@@ -1,0 +1,77 @@
+"""The whole product as a person meets it: gunicorn, a real `qcluster` worker and a real SMTP
+server, on a SQLite file shared by both processes."""
+
+import re
+
+import pytest
+
+from tests.http_browser import HttpBrowser
+from tests.site_processes import (
+    free_port, gunicorn, manage, qcluster, site_environment, wait_until_serving,
+)
+from tests.smtp_sink import SmtpSink, text_body
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "a-long-and-unusual-passphrase"
+NEW_PASSWORD = "another-long-passphrase-99"
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A running site; yields (base_url, sink, worker_log_path)."""
+    web_port = free_port()
+    with SmtpSink() as sink:
+        env = site_environment(
+            database_url=f"sqlite:///{tmp_path}/site.sqlite3",
+            smtp_port=sink.port,
+            web_port=web_port,
+        )
+        manage("migrate", "--noinput", env=env)
+        worker_log = tmp_path / "qcluster.log"
+        with qcluster(env=env, log_path=worker_log), gunicorn(
+            env=env, log_path=tmp_path / "gunicorn.log", port=web_port
+        ):
+            base_url = f"http://127.0.0.1:{web_port}"
+            wait_until_serving(base_url + "/")
+            yield base_url, sink, worker_log
+
+
+def test_sign_up_activate_sign_in_and_reset_by_code_over_real_mail(site):
+    base_url, sink, worker_log = site
+    browser = HttpBrowser(base_url)
+
+    signed_up = browser.submit("/accounts/signup/", {
+        "username": "ada", "email": "ada@example.com", "password1": PASSWORD, "password2": PASSWORD,
+    })
+    assert signed_up.url.endswith("/accounts/signup/done/")
+
+    [activation_mail] = sink.wait_for(1)
+    assert activation_mail["To"] == "ada@example.com"
+    assert activation_mail.get_body(preferencelist=("html",)) is not None
+    link = re.search(rf"{re.escape(base_url)}/accounts/activate/\S+/", text_body(activation_mail))[0]
+
+    refused = browser.submit("/accounts/login/", {"username": "ada", "password": PASSWORD})
+    assert "not activated yet" in refused.html
+    assert "Activate my account" in browser.open(link).html
+    activated = browser.submit(link, {})
+    assert activated.url.endswith("/accounts/login/")
+
+    signed_in = browser.submit("/accounts/login/", {"username": "ada", "password": PASSWORD})
+    assert "Welcome, ada" in signed_in.html
+    home = browser.open("/")
+    browser.open("/accounts/logout/", {"csrfmiddlewaretoken": home.csrf_token()})
+
+    asked = browser.submit("/accounts/password-reset/", {"email": "ADA@example.com"})
+    assert asked.url.endswith("/accounts/password-reset/code/")
+    code_mail = sink.wait_for(2)[1]
+    code = re.search(r"^\s+(\d{6})\r?$", text_body(code_mail), flags=re.MULTILINE)[1]
+    reset = browser.submit("/accounts/password-reset/code/", {
+        "email": "ada@example.com", "code": code, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
+    })
+    assert reset.url.endswith("/accounts/login/")
+    assert "password was changed" in sink.wait_for(3)[2]["Subject"]
+
+    again = browser.submit("/accounts/login/", {"username": "ada", "password": NEW_PASSWORD})
+    assert "Welcome, ada" in again.html
+    assert "database is locked" not in worker_log.read_text()
