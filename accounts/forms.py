@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from verification.models import Purpose
+from verification.ratelimit import first_refusal
 from verification.services import InvalidCode, check_code
 
 PASSWORD_MAX_LENGTH = 128
@@ -62,6 +63,12 @@ class SignUpForm(SetPasswordMixin, forms.Form):
 
 
 class LoginForm(AuthenticationForm):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     error_messages = {
         **AuthenticationForm.error_messages,
         "not_activated": _(
@@ -122,7 +129,12 @@ class PasswordResetConfirmForm(SetPasswordMixin, forms.Form):
         "dead_code": _(
             "This code is wrong, used, expired or has had too many tries. Ask for a new one."
         ),
+        "rate_limited": _("Too many tries. Try again in %(seconds)s seconds."),
     }
+
+    def __init__(self, *args, client_ip, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.client_ip = client_ip
 
     def clean(self):
         self.validate_passwords()
@@ -135,6 +147,16 @@ class PasswordResetConfirmForm(SetPasswordMixin, forms.Form):
 
     def _check_code(self):
         # Passwords are checked first, so a typo there does not spend one of the code's tries.
+        wait = first_refusal(
+            ("check_from_ip", self.client_ip),
+            ("check_for_address", self.cleaned_data["email"].lower()),
+        )
+        if wait:
+            error = ValidationError(
+                self.error_messages["rate_limited"], code="rate_limited", params={"seconds": wait}
+            )
+            self.add_error("code", error)
+            return
         try:
             if self.user is None or not self.user.is_active:
                 raise InvalidCode()

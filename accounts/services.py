@@ -11,17 +11,29 @@ from accounts.models import User
 from verification import clock
 from verification.mail import queue_email
 from verification.models import OutboundEmail, Purpose
+from verification.ratelimit import first_refusal
 from verification.services import consume_activation_token, revoke_secrets
 
 Kind = OutboundEmail.Kind
 
 
+def may_send_mail(*, email, client_ip):
+    """Spend the client's and the address's mail allowance. Keyed by the address as typed
+    (normalized), whether or not it has an account, so a refusal tells nothing either."""
+    return not first_refusal(
+        ("request_from_ip", client_ip), ("mail_to_address", email.strip().lower())
+    )
+
+
 @transaction.atomic
-def register_user(*, username, email, password):
+def register_user(*, username, email, password, client_ip):
     """Create an inactive account and mail its activation link; a taken address gets a
-    "you already have an account" mail instead, and the caller cannot tell the difference."""
-    # Hash before looking the address up, so both branches take the same time.
+    "you already have an account" mail instead, and the caller cannot tell the difference.
+    Over a rate limit nothing happens, and the caller still cannot tell."""
+    # Hash before anything else, so every branch takes the same time.
     password_hash = make_password(password)
+    if not may_send_mail(email=email, client_ip=client_ip):
+        return None
     owner = User.objects.get_by_email(email)
     if owner is None:
         try:
@@ -40,8 +52,10 @@ def register_user(*, username, email, password):
     return None
 
 
-def resend_activation(*, email):
+def resend_activation(*, email, client_ip):
     """Mail a new link to an account that was never activated; anything else gets nothing."""
+    if not may_send_mail(email=email, client_ip=client_ip):
+        return
     user = User.objects.get_by_email(email)
     if user is not None and user.awaits_activation:
         queue_email(user=user, kind=Kind.ACTIVATION)
@@ -58,9 +72,11 @@ def activate_account(*, token):
     return user
 
 
-def request_password_reset(*, email):
+def request_password_reset(*, email, client_ip):
     """Mail a reset code to an active account. One that was never activated gets its
     activation link instead, since it cannot sign in yet anyway."""
+    if not may_send_mail(email=email, client_ip=client_ip):
+        return
     user = User.objects.get_by_email(email)
     if user is None:
         return

@@ -10,12 +10,14 @@ from django.views.generic import FormView, TemplateView
 
 from accounts import services
 from accounts.forms import EmailForm, LoginForm, PasswordResetConfirmForm, SignUpForm
+from verification.ratelimit import client_ip
 from verification.services import InvalidLink, read_activation_token
 
 # The address a reset was asked for, so the code page can fill it in. Never the code.
 RESET_EMAIL_SESSION_KEY = "password_reset_email"
 
 
+@method_decorator(never_cache, name="dispatch")
 @method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
 class SignUpView(FormView):
     template_name = "accounts/signup.html"
@@ -25,7 +27,10 @@ class SignUpView(FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         services.register_user(
-            username=data["username"], email=data["email"], password=data["password1"]
+            username=data["username"],
+            email=data["email"],
+            password=data["password1"],
+            client_ip=client_ip(self.request),
         )
         return super().form_valid(form)
 
@@ -75,7 +80,9 @@ class ResendActivationView(FormView):
         return {"email": self.request.GET.get("email", "")}
 
     def form_valid(self, form):
-        services.resend_activation(email=form.cleaned_data["email"])
+        services.resend_activation(
+            email=form.cleaned_data["email"], client_ip=client_ip(self.request)
+        )
         return super().form_valid(form)
 
 
@@ -86,7 +93,7 @@ class PasswordResetRequestView(FormView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
-        services.request_password_reset(email=email)
+        services.request_password_reset(email=email, client_ip=client_ip(self.request))
         self.request.session[RESET_EMAIL_SESSION_KEY] = email
         return super().form_valid(form)
 
@@ -100,6 +107,9 @@ class PasswordResetConfirmView(FormView):
 
     def get_initial(self):
         return {"email": self.request.session.get(RESET_EMAIL_SESSION_KEY, "")}
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "client_ip": client_ip(self.request)}
 
     def form_valid(self, form):
         services.reset_password(user=form.user, password=form.cleaned_data["password1"])

@@ -116,6 +116,18 @@ VERIFICATION_CODE_LENGTH = env.int("VERIFICATION_CODE_LENGTH", default=6)
 VERIFICATION_CODE_TTL = env.int("VERIFICATION_CODE_TTL", default=10 * 60)
 VERIFICATION_CODE_MAX_ATTEMPTS = env.int("VERIFICATION_CODE_MAX_ATTEMPTS", default=5)
 VERIFICATION_ACTIVATION_TTL = env.int("VERIFICATION_ACTIVATION_TTL", default=24 * 60 * 60)
+# Rate limits (SECURITY.md 10), kept in the database so every web process shares them.
+# Mail to one address: one per cooldown, a few per hour.
+VERIFICATION_MAIL_COOLDOWN = env.int("VERIFICATION_MAIL_COOLDOWN", default=60)
+VERIFICATION_MAILS_PER_HOUR = env.int("VERIFICATION_MAILS_PER_HOUR", default=5)
+# Requests that may send mail (sign-up, new link, new code) from one client IP.
+VERIFICATION_REQUESTS_PER_IP_PER_HOUR = env.int("VERIFICATION_REQUESTS_PER_IP_PER_HOUR", default=30)
+# Code guesses, across all codes: per address typed, and per client IP.
+VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR", default=20)
+VERIFICATION_CHECKS_PER_IP_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_IP_PER_HOUR", default=60)
+# How many proxies in front of the site append to X-Forwarded-For. 0: use the socket's address
+# and ignore the header, which any client can write.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # Mail. With no EMAIL_HOST, mail is printed by the worker (development); production must set
 # EMAIL_HOST. README shows QQ Mail (SSL, 465) and 163 settings.
@@ -167,6 +179,9 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 365)
+# Every subdomain must serve HTTPS too; set both to false where that is not so.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,6 +40,25 @@ def site_environment(*, database_url, smtp_port, web_port, **overrides):
         "CSRF_COOKIE_SECURE": "false",
         **overrides,
     }
+
+
+@contextmanager
+def scratch_database(tmp_path):
+    """A database for the processes a test starts: a fresh PostgreSQL database in the
+    PostgreSQL pass (DATABASE_URL=postgres://...), a SQLite file otherwise."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        yield f"sqlite:///{tmp_path}/site.sqlite3"
+        return
+    import psycopg
+
+    name = f"verify_stack_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.rsplit("/", 1)[0] + "/" + name
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def manage(*args, env):
@@ -93,4 +113,7 @@ def wait_until_serving(url, timeout=30):
             time.sleep(0.1)
 
 
-__all__ = ["free_port", "gunicorn", "manage", "qcluster", "site_environment", "wait_until_serving"]
+__all__ = [
+    "free_port", "gunicorn", "manage", "qcluster", "scratch_database", "site_environment",
+    "wait_until_serving",
+]

@@ -1,5 +1,5 @@
 """The whole product as a person meets it: gunicorn, a real `qcluster` worker and a real SMTP
-server, on a SQLite file shared by both processes."""
+server, sharing one database (a SQLite file, or PostgreSQL in bin/test's second pass)."""
 
 import re
 
@@ -7,7 +7,7 @@ import pytest
 
 from tests.http_browser import HttpBrowser
 from tests.site_processes import (
-    free_port, gunicorn, manage, qcluster, site_environment, wait_until_serving,
+    free_port, gunicorn, manage, qcluster, scratch_database, site_environment, wait_until_serving,
 )
 from tests.smtp_sink import SmtpSink, text_body
 
@@ -21,11 +21,13 @@ NEW_PASSWORD = "another-long-passphrase-99"
 def site(tmp_path):
     """A running site; yields (base_url, sink, worker_log_path)."""
     web_port = free_port()
-    with SmtpSink() as sink:
+    with SmtpSink() as sink, scratch_database(tmp_path) as database_url:
         env = site_environment(
-            database_url=f"sqlite:///{tmp_path}/site.sqlite3",
+            database_url=database_url,
             smtp_port=sink.port,
             web_port=web_port,
+            # This person asks for a code right after signing up: no per-address cooldown.
+            VERIFICATION_MAIL_COOLDOWN="0",
         )
         manage("migrate", "--noinput", env=env)
         worker_log = tmp_path / "qcluster.log"

@@ -121,3 +121,25 @@ class OutboundEmail(models.Model):
         waiting = Q(status__in=[cls.Status.QUEUED, cls.Status.RETRYING])
         abandoned = Q(status=cls.Status.SENDING, lease_expires_at__lt=clock.now())
         return cls.objects.filter(waiting | abandoned)
+
+
+class RateLimitBucket(models.Model):
+    """Recent hits of one client or address on one action, for the rate limits.
+
+    The key is a keyed digest, so typed addresses and client IPs are not kept in clear.
+    """
+
+    scope = models.CharField(max_length=32)
+    key = models.CharField(max_length=64)
+    # POSIX times of the hits inside the longest window of the scope's rules.
+    hits = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="verification_ratelimit_scope_key")
+        ]
+        indexes = [models.Index(fields=["updated_at"])]
+
+    def __str__(self):
+        return f"{self.scope} {self.key[:8]}"

@@ -1,0 +1,74 @@
+"""SECURITY.md 9: the answers to reset, resend and sign-up say nothing about which addresses
+have accounts, and in what state."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from tests.factories import UserFactory
+
+ADDRESS_STATES = ["active", "awaiting_activation", "deactivated", "unknown"]
+
+
+@pytest.fixture
+def addresses(db):
+    return {
+        "active": UserFactory().email,
+        "awaiting_activation": UserFactory(awaiting_activation=True).email,
+        "deactivated": UserFactory(deactivated=True).email,
+        "unknown": "nobody@example.com",
+    }
+
+
+def comparable(response, email):
+    """What a watcher sees, minus the per-request CSRF token and session id, the clock
+    (Expires) and the address they typed themselves (and so the length)."""
+    body = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"CSRF", response.content)
+    body = body.replace(email.encode(), b"EMAIL")
+    varying = {"set-cookie", "expires", "content-length"}
+    headers = {k: v for k, v in response.headers.items() if k.lower() not in varying}
+    return response.status_code, headers, sorted(response.cookies), body
+
+
+def ask(url_name, email, deliver):
+    client = Client()
+    posted = deliver(client.post, reverse(url_name), {"email": email})
+    followed = client.get(posted.url)
+    return comparable(posted, email), comparable(followed, email)
+
+
+@pytest.mark.parametrize("url_name", ["accounts:password_reset", "accounts:resend_activation"])
+def test_requests_answer_byte_for_byte_the_same_for_every_kind_of_address(
+    url_name, addresses, deliver
+):
+    answers = {state: ask(url_name, addresses[state], deliver) for state in ADDRESS_STATES}
+
+    assert answers["active"] == answers["awaiting_activation"]
+    assert answers["active"] == answers["deactivated"]
+    assert answers["active"] == answers["unknown"]
+
+
+def test_signing_up_with_a_taken_address_answers_like_a_new_sign_up(db, deliver, mailoutbox):
+    owner = UserFactory(email="taken@example.com")
+
+    def sign_up(username, email):
+        client = Client()
+        data = {"username": username, "email": email,
+                "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase"}
+        posted = deliver(client.post, reverse("accounts:signup"), data)
+        return comparable(posted, email), comparable(client.get(posted.url), email)
+
+    assert sign_up("newcomer", "new@example.com") == sign_up("someone", "Taken@Example.com")
+    assert not User.objects.filter(username="someone").exists()
+    assert [m.to for m in mailoutbox] == [["new@example.com"], [owner.email]]
+    assert "already have" in mailoutbox[1].subject
+
+
+def test_a_flood_for_one_address_sends_one_mail_and_the_same_page(user, deliver, mailoutbox):
+    answers = [ask("accounts:password_reset", user.email, deliver) for _ in range(10)]
+
+    assert all(answer == answers[0] for answer in answers)
+    assert len(mailoutbox) == 1

@@ -1,0 +1,91 @@
+"""SECURITY.md 4 under real parallelism: threads with their own connections, real commits.
+
+SQLite runs one writer at a time, so these only prove something on PostgreSQL; bin/test runs
+the suite a second time there when a server is reachable.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection, connections
+
+from tests.factories import UserFactory
+from verification import ratelimit, services
+from verification.models import OneTimeSecret, Purpose
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL: bin/test runs it in its PostgreSQL pass (DATABASE_URL=postgres://...)",
+    ),
+]
+
+
+def in_parallel(count, call):
+    """Run `call()` in `count` threads released at once; return what each returned or raised."""
+    start = threading.Barrier(count)
+
+    def run(_):
+        try:
+            start.wait()
+            return call()
+        except Exception as exc:
+            return exc
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def guess(user, code):
+    def call():
+        services.check_code(user=user, purpose=Purpose.PASSWORD_RESET, code=code)
+        return "ok"
+
+    return call
+
+
+def test_twenty_parallel_wrong_guesses_count_at_most_five_and_kill_the_code():
+    user = UserFactory()
+    code = services.issue_code(user=user, purpose=Purpose.PASSWORD_RESET)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+
+    results = in_parallel(20, guess(user, wrong))
+
+    assert all(isinstance(r, services.InvalidCode) for r in results)
+    assert OneTimeSecret.objects.get().attempts == 5
+    with pytest.raises(services.InvalidCode):
+        guess(user, code)()
+
+
+def test_of_two_parallel_right_guesses_exactly_one_succeeds():
+    user = UserFactory()
+    code = services.issue_code(user=user, purpose=Purpose.PASSWORD_RESET)
+
+    results = in_parallel(2, guess(user, code))
+
+    assert results.count("ok") == 1
+    assert OneTimeSecret.objects.get().state == "used"
+
+
+def test_of_two_parallel_activations_exactly_one_succeeds():
+    from accounts.services import activate_account
+
+    user = UserFactory(awaiting_activation=True)
+    token = services.issue_activation_token(user=user)
+
+    results = in_parallel(2, lambda: activate_account(token=token))
+
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert [r.reason for r in results if isinstance(r, services.InvalidLink)] == ["used"]
+
+
+def test_parallel_requests_never_pass_a_rate_limit(settings):
+    settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR = 5
+
+    results = in_parallel(20, lambda: ratelimit.hit("request_from_ip", "203.0.113.5"))
+
+    assert results.count(0) == 5

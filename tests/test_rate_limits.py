@@ -1,0 +1,114 @@
+"""SECURITY.md 10: limits per address and per client IP, kept in the database."""
+
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import PASSWORD, UserFactory
+from tests.helpers import ask_for_code
+from verification import ratelimit
+from verification.models import RateLimitBucket
+
+RESET = reverse("accounts:password_reset")
+CONFIRM = reverse("accounts:password_reset_confirm")
+
+
+def wrong_guess(client, email, code="000000"):
+    data = {"email": email, "code": code, "password1": "new-passphrase-x9", "password2": "new-passphrase-x9"}
+    return client.post(CONFIRM, data)
+
+
+def test_mail_to_one_address_waits_a_minute_and_stops_after_five_an_hour(
+    client, user, deliver, mailoutbox, time_machine
+):
+    for _ in range(8):
+        deliver(client.post, RESET, {"email": user.email})
+        time_machine.advance(seconds=30)
+    assert len(mailoutbox) == 4  # at 0, 60, 120 and 180 seconds
+
+    for _ in range(4):
+        time_machine.advance(seconds=61)
+        deliver(client.post, RESET, {"email": user.email})
+    assert len(mailoutbox) == 5  # the hourly cap
+
+    time_machine.advance(hours=1)
+    deliver(client.post, RESET, {"email": user.email})
+    assert len(mailoutbox) == 6
+
+
+def test_one_client_ip_is_limited_across_addresses(db, deliver, mailoutbox, settings):
+    settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR = 3
+    users = UserFactory.create_batch(5)
+    client = Client(REMOTE_ADDR="203.0.113.7")
+
+    for member in users:
+        deliver(client.post, RESET, {"email": member.email})
+    deliver(Client(REMOTE_ADDR="198.51.100.1").post, RESET, {"email": users[4].email})
+
+    assert [m.to[0] for m in mailoutbox] == [u.email for u in users[:3]] + [users[4].email]
+
+
+def test_x_forwarded_for_is_ignored_unless_proxies_are_trusted(db, deliver, mailoutbox, settings):
+    settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR = 1
+    users = UserFactory.create_batch(4)
+
+    def from_proxy(member, forwarded_for):
+        client = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for)
+        deliver(client.post, RESET, {"email": member.email})
+
+    from_proxy(users[0], "198.51.100.1")
+    from_proxy(users[1], "198.51.100.2")  # a forged header changes nothing: same socket address
+    assert len(mailoutbox) == 1
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    from_proxy(users[2], "spoofed, 198.51.100.3")
+    from_proxy(users[3], "198.51.100.3")  # the client the proxy saw, already counted
+    assert [m.to[0] for m in mailoutbox] == [users[0].email, users[2].email]
+
+
+def test_code_guesses_per_address_are_limited_across_codes(
+    client, user, deliver, mailoutbox, settings, time_machine
+):
+    settings.VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR = 7
+    ask_for_code(client, deliver, user.email, mailoutbox)
+    for _ in range(5):
+        wrong_guess(Client(REMOTE_ADDR=f"198.51.100.{_}"), user.email)
+    time_machine.advance(seconds=61)
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+    wrong_guess(client, user.email)
+    wrong_guess(client, user.email)
+
+    response = wrong_guess(client, user.email, code)
+
+    assert response.context["form"].has_error("code", "rate_limited")
+    assert "Try again in" in response.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_code_guesses_per_ip_are_limited_across_addresses(db, settings):
+    settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR = 3
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    answers = [wrong_guess(client, f"person{n}@example.com") for n in range(4)]
+
+    assert [a.context["form"].has_error("code", "rate_limited") for a in answers] == [False] * 3 + [True]
+
+
+def test_strangers_cannot_lock_anyone_out_of_signing_in(user, settings):
+    settings.VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR = 2
+    for n in range(5):
+        wrong_guess(Client(REMOTE_ADDR=f"203.0.113.{n}"), user.email)
+
+    client = Client()
+    client.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+
+    assert client.get(reverse("home")).context["user"] == user
+
+
+def test_limits_live_in_the_database_keyed_by_digest(user, deliver, client):
+    deliver(client.post, RESET, {"email": user.email})
+
+    buckets = RateLimitBucket.objects.all()
+    assert {b.scope for b in buckets} == {"request_from_ip", "mail_to_address"}
+    for bucket in buckets:
+        assert user.email not in bucket.key and "127.0.0.1" not in bucket.key
+    assert ratelimit.seconds_until_allowed("mail_to_address", user.email) == 60

@@ -1,0 +1,99 @@
+"""Sliding-window rate limits kept in the database, so they hold across every web process.
+
+Each (scope, key) has one row holding the times of its recent hits; the row is locked while
+it is read and written, so parallel requests are counted one after another.
+"""
+
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.crypto import salted_hmac
+
+from verification import clock
+from verification.models import RateLimitBucket
+
+
+@dataclass(frozen=True)
+class Rule:
+    count: int
+    seconds: int
+
+
+def mail_rules():
+    return [
+        Rule(1, settings.VERIFICATION_MAIL_COOLDOWN),
+        Rule(settings.VERIFICATION_MAILS_PER_HOUR, 3600),
+    ]
+
+
+def limits():
+    """Scope name -> rules. Read at call time so settings can change in tests."""
+    return {
+        "mail_to_address": mail_rules(),
+        "request_from_ip": [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
+        "check_for_address": [Rule(settings.VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR, 3600)],
+        "check_from_ip": [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
+    }
+
+
+def _digest(scope, key):
+    return salted_hmac("verification.ratelimit", f"{scope}:{key}", algorithm="sha256").hexdigest()
+
+
+def _wait(hits, rule, now):
+    recent = sorted(t for t in hits if t > now - rule.seconds)
+    if len(recent) < rule.count:
+        return 0.0
+    return recent[-rule.count] + rule.seconds - now
+
+
+@transaction.atomic
+def hit(scope, key):
+    """Count one hit on (scope, key) and return 0, or refuse it and return the seconds to wait."""
+    rules = limits()[scope]
+    bucket, _ = RateLimitBucket.objects.select_for_update().get_or_create(
+        scope=scope, key=_digest(scope, key)
+    )
+    now = clock.now().timestamp()
+    horizon = max(rule.seconds for rule in rules)
+    hits = [t for t in bucket.hits if t > now - horizon]
+    wait = max(_wait(hits, rule, now) for rule in rules)
+    if not wait:
+        hits.append(now)
+    bucket.hits = hits
+    bucket.save(update_fields=["hits", "updated_at"])
+    return math.ceil(wait)
+
+
+def seconds_until_allowed(scope, key):
+    """What `hit` would answer, without counting anything (for countdowns on pages)."""
+    bucket = RateLimitBucket.objects.filter(scope=scope, key=_digest(scope, key)).first()
+    if bucket is None:
+        return 0
+    now = clock.now().timestamp()
+    return math.ceil(max(_wait(bucket.hits, rule, now) for rule in limits()[scope]))
+
+
+def first_refusal(*hits):
+    """Spend each (scope, key) in turn; return the first wait that refuses, or 0.
+
+    Stops at the first refusal so a refused request does not use up the other limits.
+    """
+    for scope, key in hits:
+        wait = hit(scope, key)
+        if wait:
+            return wait
+    return 0
+
+
+def client_ip(request):
+    """The client's address: the socket's, or the one the last trusted proxy saw."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
