@@ -10,9 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from verification.models import Purpose
-from verification.ratelimit import first_refusal
-from verification.services import InvalidCode, check_code
+from accounts.services import TooManyTries, check_reset_code
+from verification.services import InvalidCode
 
 PASSWORD_MAX_LENGTH = 128
 
@@ -135,32 +134,31 @@ class PasswordResetConfirmForm(SetPasswordMixin, forms.Form):
     def __init__(self, *args, client_ip, **kwargs):
         super().__init__(*args, **kwargs)
         self.client_ip = client_ip
+        self.user = None
 
     def clean(self):
         self.validate_passwords()
-        email = self.cleaned_data.get("email")
-        self.user = User.objects.get_by_email(email) if email else None
-        self.validate_password_for_user(self.user)
+        # Compared with the typed address, not the account: an error that depended on the
+        # account (say, "too similar to your username") would tell that it exists.
+        self.validate_password_for_user(User(email=self.cleaned_data.get("email", "")))
         if not self.errors:
             self._check_code()
         return self.cleaned_data
 
     def _check_code(self):
         # Passwords are checked first, so a typo there does not spend one of the code's tries.
-        wait = first_refusal(
-            ("check_from_ip", self.client_ip),
-            ("check_for_address", self.cleaned_data["email"].lower()),
-        )
-        if wait:
-            error = ValidationError(
-                self.error_messages["rate_limited"], code="rate_limited", params={"seconds": wait}
-            )
-            self.add_error("code", error)
-            return
         try:
-            if self.user is None or not self.user.is_active:
-                raise InvalidCode()
-            check_code(user=self.user, purpose=Purpose.PASSWORD_RESET, code=self.cleaned_data["code"])
+            self.user = check_reset_code(
+                email=self.cleaned_data["email"],
+                code=self.cleaned_data["code"],
+                client_ip=self.client_ip,
+            )
+        except TooManyTries as refused:
+            self.add_error("code", ValidationError(
+                self.error_messages["rate_limited"],
+                code="rate_limited",
+                params={"seconds": refused.seconds},
+            ))
         except InvalidCode as refused:
             self.add_error("code", self._code_error(refused.attempts_left))
 

@@ -4,25 +4,34 @@ Every function that takes an email answers the same way whether or not the addre
 account, so callers can show one page for all (no account enumeration).
 """
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from verification import clock
+from verification import clock, ratelimit
 from verification.mail import queue_email
-from verification.models import OutboundEmail, Purpose
+from verification.models import OneTimeSecret, OutboundEmail, Purpose
 from verification.ratelimit import first_refusal
-from verification.services import consume_activation_token, revoke_secrets
+from verification.services import InvalidCode, check_code, consume_activation_token, revoke_secrets
 
 Kind = OutboundEmail.Kind
+
+
+class TooManyTries(Exception):
+    def __init__(self, seconds):
+        super().__init__(f"try again in {seconds} s")
+        self.seconds = seconds
+
+
+def _address_key(email):
+    return email.strip().lower()
 
 
 def may_send_mail(*, email, client_ip):
     """Spend the client's and the address's mail allowance. Keyed by the address as typed
     (normalized), whether or not it has an account, so a refusal tells nothing either."""
-    return not first_refusal(
-        ("request_from_ip", client_ip), ("mail_to_address", email.strip().lower())
-    )
+    return not first_refusal(("request_from_ip", client_ip), ("mail_to_address", _address_key(email)))
 
 
 @transaction.atomic
@@ -84,6 +93,42 @@ def request_password_reset(*, email, client_ip):
         queue_email(user=user, kind=Kind.PASSWORD_RESET)
     elif user.awaits_activation:
         queue_email(user=user, kind=Kind.ACTIVATION)
+
+
+def check_reset_code(*, email, code, client_ip):
+    """Spend `code` and return its user, or raise TooManyTries or InvalidCode.
+
+    An address with no usable code (unknown, inactive, expired, used up) is answered from
+    its own history instead: tries left since the last code was mailed to it. So a wrong guess
+    reads the same whether or not the address has an account.
+    """
+    key = _address_key(email)
+    wait = first_refusal(("check_from_ip", client_ip), ("check_for_address", key))
+    if wait:
+        raise TooManyTries(wait)
+    user = User.objects.get_by_email(email)
+    if user is not None and user.is_active:
+        try:
+            check_code(user=user, purpose=Purpose.PASSWORD_RESET, code=code)
+            return user
+        except InvalidCode as refused:
+            # A wrong guess at a live code, or a code already used: only its owner sees these.
+            if refused.attempts_left is not None or _latest_code_is_used(user):
+                raise
+    raise InvalidCode(attempts_left=_attempts_left_by_history(key))
+
+
+def _latest_code_is_used(user):
+    latest = OneTimeSecret.objects.filter(user=user, purpose=Purpose.PASSWORD_RESET).first()
+    return latest is not None and latest.used_at is not None
+
+
+def _attempts_left_by_history(key):
+    last_mail = max(ratelimit.recent_hits("mail_to_address", key), default=None)
+    if last_mail is None or last_mail <= clock.now().timestamp() - settings.VERIFICATION_CODE_TTL:
+        return None
+    guesses = sum(t >= last_mail for t in ratelimit.recent_hits("check_for_address", key))
+    return max(settings.VERIFICATION_CODE_MAX_ATTEMPTS - guesses, 0) or None
 
 
 @transaction.atomic

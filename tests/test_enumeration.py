@@ -72,3 +72,28 @@ def test_a_flood_for_one_address_sends_one_mail_and_the_same_page(user, deliver,
 
     assert all(answer == answers[0] for answer in answers)
     assert len(mailoutbox) == 1
+
+
+def test_wrong_codes_read_the_same_for_every_kind_of_address(addresses, deliver, time_machine):
+    def guesses(email, count, ask_first=True):
+        client = Client()
+        if ask_first:
+            deliver(client.post, reverse("accounts:password_reset"), {"email": email})
+        data = {"email": email, "code": "000000",
+                "password1": "a-brand-new-passphrase-42", "password2": "a-brand-new-passphrase-42"}
+        return [comparable(client.post(reverse("accounts:password_reset_confirm"), data), email)
+                for _ in range(count)]
+
+    answers = {state: guesses(addresses[state], 6) for state in ADDRESS_STATES}
+    time_machine.advance(minutes=1)
+    fresh = {state: guesses(addresses[state], 1) for state in ADDRESS_STATES}
+    time_machine.advance(minutes=11)
+    expired = {state: guesses(addresses[state], 1, ask_first=False) for state in ADDRESS_STATES}
+
+    assert b"4 tries left" in answers["unknown"][0][3] and b"Ask for a new one" in answers["unknown"][5][3]
+    assert b"4 tries left" in fresh["unknown"][0][3]
+    assert b"Ask for a new one" in expired["unknown"][0][3]
+    for state in ADDRESS_STATES:
+        assert answers[state] == answers["active"], state
+        assert fresh[state] == fresh["active"], state
+        assert expired[state] == expired["active"], state

@@ -173,3 +173,14 @@ def test_an_unknown_address_gets_the_same_refusal_as_a_dead_code(client, db):
     response = confirm(client, "nobody@example.com", "123456")
 
     assert response.context["form"].has_error("code", "dead_code")
+
+
+def test_a_weak_new_password_is_refused_before_the_code_is_tried(client, user, deliver, mailoutbox):
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+
+    response = confirm(client, user.email, code, password="12345678")
+
+    assert response.context["form"].has_error("password2", "password_entirely_numeric")
+    assert OneTimeSecret.objects.get().attempts == 0
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)

@@ -3,6 +3,8 @@
 import base64
 import logging
 
+import pytest
+
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.urls import reverse
@@ -66,3 +68,29 @@ def test_no_code_token_or_nonce_rests_in_the_database_or_the_logs(
 
     for secret in (code, token, nonce):
         assert secret not in dump
+
+
+def test_no_code_rests_anywhere_after_a_failed_then_retried_delivery(
+    client, user, deliver, mailoutbox, settings, monkeypatch, caplog
+):
+    from verification import mail, services
+    from verification.models import OutboundEmail
+
+    caplog.set_level(logging.DEBUG)
+    issued = []
+    real_issue_code = services.issue_code
+    monkeypatch.setattr(services, "issue_code", lambda **kw: issued.append(real_issue_code(**kw)) or issued[-1])
+    locmem = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens: the job fails
+
+    with pytest.raises(ConnectionRefusedError):  # inline jobs raise; the cluster records it
+        deliver(client.post, reverse("accounts:password_reset"), {"email": user.email})
+    settings.EMAIL_BACKEND = locmem
+    mail.deliver_email(OutboundEmail.objects.get().pk)  # what Django-Q2's retry does
+
+    assert "ConnectionRefusedError" in OutboundEmail.objects.get().last_error
+    assert len(issued) == 2 and len(mailoutbox) == 1 and issued[1] in mailoutbox[0].body
+    dump = "\n".join(every_stored_value()) + caplog.text
+    for code in issued:
+        assert code not in dump

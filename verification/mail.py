@@ -51,7 +51,7 @@ def deliver_email(email_id):
         _record_failure(email, exc)
         raise  # Django-Q2 hands the task out again after Q_CLUSTER["retry"] seconds.
     OutboundEmail.objects.filter(pk=email.pk).update(
-        status=Status.SENT, sent_at=clock.now(), lease_expires_at=None, last_error=""
+        status=Status.SENT, sent_at=clock.now(), lease_expires_at=None
     )
 
 

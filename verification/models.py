@@ -52,6 +52,7 @@ class OneTimeSecret(models.Model):
     class Meta:
         verbose_name = _("code or activation link")
         verbose_name_plural = _("codes and activation links")
+        ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "purpose", "-created_at"])]
 
     def __str__(self):

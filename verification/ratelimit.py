@@ -67,13 +67,17 @@ def hit(scope, key):
     return math.ceil(wait)
 
 
+def recent_hits(scope, key):
+    """The POSIX times of the hits counted on (scope, key) within its longest window."""
+    bucket = RateLimitBucket.objects.filter(scope=scope, key=_digest(scope, key)).first()
+    return bucket.hits if bucket else []
+
+
 def seconds_until_allowed(scope, key):
     """What `hit` would answer, without counting anything (for countdowns on pages)."""
-    bucket = RateLimitBucket.objects.filter(scope=scope, key=_digest(scope, key)).first()
-    if bucket is None:
-        return 0
     now = clock.now().timestamp()
-    return math.ceil(max(_wait(bucket.hits, rule, now) for rule in limits()[scope]))
+    hits = recent_hits(scope, key)
+    return math.ceil(max(_wait(hits, rule, now) for rule in limits()[scope]))
 
 
 def first_refusal(*hits):
