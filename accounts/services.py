@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from verification import clock, ratelimit
-from verification.mail import queue_email
+from verification.outbox import queue_email
 from verification.models import OneTimeSecret, OutboundEmail, Purpose
 from verification.ratelimit import first_refusal
 from verification.services import InvalidCode, check_code, consume_activation_token, revoke_secrets

@@ -5,7 +5,8 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from tests.factories import UserFactory
-from verification import clock
+from tests.smtp_sink import SmtpSink
+from verification import clock, smtp
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +51,22 @@ def user(db):
 @pytest.fixture
 def new_user(db):
     return UserFactory(awaiting_activation=True)
+
+
+def use_smtp_server(settings, port, **overrides):
+    """Point Django's SMTP backend at a server on 127.0.0.1."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_SSL = settings.EMAIL_USE_TLS = False
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """A real SMTP server that the site's mail goes to, inside this test process."""
+    with SmtpSink() as sink:
+        use_smtp_server(settings, sink.port)
+        yield sink
+        smtp.close()

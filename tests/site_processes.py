@@ -1,6 +1,7 @@
 """The site as it runs for real: migrate, gunicorn and `manage.py qcluster` as separate
 processes on one database, all bound to 127.0.0.1, all stopped when the test ends."""
 
+import json
 import os
 import signal
 import subprocess
@@ -117,3 +118,70 @@ __all__ = [
     "free_port", "gunicorn", "manage", "qcluster", "scratch_database", "site_environment",
     "wait_until_serving",
 ]
+
+
+class Stack:
+    """A migrated database for the site plus the environment its processes run with."""
+
+    def __init__(self, *, database_url, smtp_port, tmp_path, **overrides):
+        self.tmp_path = tmp_path
+        self.web_port = free_port()
+        self.env = site_environment(
+            database_url=database_url, smtp_port=smtp_port, web_port=self.web_port, **overrides
+        )
+        manage("migrate", "--noinput", env=self.env)
+
+    def python(self, code):
+        """Run `code` in `manage.py shell` against this stack's database; return its output."""
+        result = subprocess.run(
+            [PYTHON, "manage.py", "shell", "--no-imports", "-c", code],
+            cwd=ROOT, env=self.env, check=True, capture_output=True, text=True,
+        )
+        return result.stdout
+
+    def queue_mails(self, count, kind="password_changed"):
+        """Make `count` users and queue one mail to each, as requests would."""
+        self.python(QUEUE_MAILS.format(count=count, kind=kind))
+
+    def statuses(self):
+        """How many mail records are in each status, e.g. {"sent": 3}."""
+        out = self.python(
+            "import json, collections; from verification.models import OutboundEmail as E;"
+            "print(json.dumps(collections.Counter(E.objects.values_list('status', flat=True))))"
+        )
+        return json.loads(out.strip().splitlines()[-1])
+
+    def qcluster(self, name="qcluster"):
+        return qcluster(env=self.env, log_path=self.tmp_path / f"{name}.log")
+
+    def log(self, name="qcluster"):
+        return (self.tmp_path / f"{name}.log").read_text()
+
+
+QUEUE_MAILS = """
+import uuid
+from django.db import transaction
+from accounts.models import User
+from verification.models import OutboundEmail
+from verification.outbox import enqueue
+run = uuid.uuid4().hex[:8]
+users = User.objects.bulk_create(
+    User(username=f"u{{run}}{{n}}", email=f"u{{run}}{{n}}@example.com", is_active=True)
+    for n in range({count})
+)
+emails = OutboundEmail.objects.bulk_create(OutboundEmail(user=u, kind="{kind}") for u in users)
+for email in emails:
+    enqueue(email.pk)
+"""
+
+
+def wait_for(predicate, timeout=60, every=0.2):
+    """Poll `predicate()` until it returns something true; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout} s")
+        time.sleep(every)

@@ -1,12 +1,16 @@
-"""A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives, for the tests."""
+"""A real SMTP server (aiosmtpd) on 127.0.0.1 for the tests: it keeps what it receives, counts
+connections, and can speak implicit TLS or STARTTLS, ask for AUTH, answer slowly, or refuse."""
 
+import asyncio
 import email
 import email.policy
 import socket
+import ssl
 import threading
 import time
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult
 
 
 def free_port():
@@ -15,16 +19,65 @@ def free_port():
         return probe.getsockname()[1]
 
 
-class SmtpSink:
-    """Collects every message it accepts; `wait_for(n)` blocks until n have arrived."""
+class _CountingController(Controller):
+    def __init__(self, sink, **kwargs):
+        super().__init__(sink, **kwargs)
+        self.sink = sink
 
-    def __init__(self):
+    def factory(self):
+        self.sink.connections += 1
+        return SMTP(self.handler, **self.SMTP_kwargs)
+
+    def _trigger_server(self):
+        # The controller's own start-up probe is not a client: do not count it.
+        super()._trigger_server()
+        self.sink.connections -= 1
+
+
+class SmtpSink:
+    """`wait_for(n)` blocks until n messages have arrived.
+
+    tls: None, "implicit" (port-465 style) or "starttls" (587 style), with `certificate`, a
+    trustme server certificate for 127.0.0.1. credentials: (user, password) to require AUTH.
+    """
+
+    def __init__(self, *, tls=None, certificate=None, credentials=None, delay=0.0):
         self.messages = []
-        self._arrived = threading.Condition()
+        self.connections = 0
+        self.delay = delay
+        self.refusals = []  # SMTP answers given to the next DATA commands instead of 250
         self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._arrived = threading.Condition()
+        self._options = self._server_options(tls, certificate, credentials)
+        self._controller = None
+
+    def _server_options(self, tls, certificate, credentials):
+        options = {}
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            certificate.configure_cert(context)
+            if tls == "implicit":
+                options["ssl_context"] = context
+            else:
+                options.update(tls_context=context, require_starttls=True)
+        if credentials:
+            def check(server, session, envelope, mechanism, auth_data):
+                ok = (auth_data.login.decode(), auth_data.password.decode()) == credentials
+                return AuthResult(success=ok, handled=False)  # the server answers 235 or 535
+
+            # aiosmtpd counts only STARTTLS as TLS; an implicit-TLS socket is encrypted anyway.
+            options.update(authenticator=check, auth_required=True, auth_require_tls=tls == "starttls")
+        return options
+
+    def refuse_next(self, count, answer):
+        """Answer the next `count` messages with `answer`, e.g. "451 4.3.0 Try again later"."""
+        self.refusals.extend([answer] * count)
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.refusals:
+            return self.refusals.pop(0)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._arrived:
             self.messages.append(message)
@@ -41,12 +94,21 @@ class SmtpSink:
                 self._arrived.wait(left)
             return list(self.messages)
 
-    def __enter__(self):
+    def start(self):
+        """Listen on `self.port` (again, after `stop`: a new server on the same port)."""
+        self._controller = _CountingController(self, hostname="127.0.0.1", port=self.port, **self._options)
         self._controller.start()
         return self
 
-    def __exit__(self, *exc):
+    def stop(self):
+        """Close the port and every open connection, as a crashed or restarted server would."""
         self._controller.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 def text_body(message):

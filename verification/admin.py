@@ -1,8 +1,10 @@
 """Staff see the state of every code, link and mail; never a secret (only a digest is stored,
 and it is not shown either)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import ngettext
 
+from verification import outbox
 from verification.models import OneTimeSecret, OutboundEmail
 
 
@@ -31,8 +33,31 @@ class OneTimeSecretAdmin(ReadOnlyAdmin):
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(ReadOnlyAdmin):
-    list_display = ["kind", "user", "status", "attempts", "created_at", "sent_at"]
-    list_filter = ["status", "kind"]
+    list_display = [
+        "kind", "user", "status", "attempts", "next_attempt_at", "created_at", "sent_at", "last_error",
+    ]
+    list_filter = ["status", "kind", "created_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
     readonly_fields = ["message_id", "last_error"]
+    date_hierarchy = "created_at"
+    actions = ["retry_now", "cancel"]
+
+    def has_deliver_permission(self, request):
+        # Rows stay read-only; steering delivery needs the model's change permission.
+        return request.user.has_perm("verification.change_outboundemail")
+
+    @admin.action(description="Retry the selected mails now", permissions=["deliver"])
+    def retry_now(self, request, queryset):
+        count = outbox.retry_now(queryset)
+        self.message_user(
+            request, ngettext("%d mail queued again.", "%d mails queued again.", count) % count
+        )
+
+    @admin.action(description="Cancel the selected mails", permissions=["deliver"])
+    def cancel(self, request, queryset):
+        count = outbox.cancel(queryset)
+        self.message_user(
+            request, ngettext("%d mail cancelled.", "%d mails cancelled.", count) % count,
+            messages.SUCCESS if count else messages.WARNING,
+        )

@@ -90,6 +90,7 @@ class OutboundEmail(models.Model):
         SENT = "sent", _("sent")
         RETRYING = "retrying", _("retrying")
         FAILED = "failed", _("failed")
+        CANCELLED = "cancelled", _("cancelled")
 
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     # The recipient is whatever address this user has when the mail goes out: never a typed one.
@@ -100,6 +101,8 @@ class OutboundEmail(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When a retrying mail is due; empty for a mail due at once.
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     # A job that claimed the mail owns it until then; after that another job may take it over.
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True)
@@ -111,17 +114,20 @@ class OutboundEmail(models.Model):
 
     class Meta:
         verbose_name = _("outbound email")
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.user}"
 
     @classmethod
     def claimable(cls):
-        """Mails a job may take now: waiting ones, and ones whose sender's lease ran out."""
-        waiting = Q(status__in=[cls.Status.QUEUED, cls.Status.RETRYING])
-        abandoned = Q(status=cls.Status.SENDING, lease_expires_at__lt=clock.now())
-        return cls.objects.filter(waiting | abandoned)
+        """Mails a job may take now: due ones, and ones whose sender's lease ran out."""
+        now = clock.now()
+        due = Q(status__in=[cls.Status.QUEUED, cls.Status.RETRYING]) & (
+            Q(next_attempt_at=None) | Q(next_attempt_at__lte=now)
+        )
+        abandoned = Q(status=cls.Status.SENDING, lease_expires_at__lt=now)
+        return cls.objects.filter(due | abandoned)
 
 
 class RateLimitBucket(models.Model):

@@ -6,6 +6,7 @@ it is read and written, so parallel requests are counted one after another.
 
 import math
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -36,6 +37,11 @@ def limits():
         "check_for_address": [Rule(settings.VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR, 3600)],
         "check_from_ip": [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
     }
+
+
+def longest_window():
+    """Hits older than this count for nothing; buckets idle this long can go."""
+    return timedelta(seconds=max(rule.seconds for rules in limits().values() for rule in rules))
 
 
 def _digest(scope, key):

@@ -1,7 +1,11 @@
 """Django-Q2 entry points. Jobs take ids only: their arguments are pickled into the queue."""
 
-from verification import mail
+from verification import outbox
 
 
 def deliver_email(email_id):
-    mail.deliver_email(email_id)
+    outbox.deliver_email(email_id)
+
+
+def sweep_outbox():
+    return outbox.sweep_outbox()

@@ -1,0 +1,228 @@
+"""Delivery through the outbox, against a real SMTP server on 127.0.0.1 (jobs run inline)."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django_q.conf import Conf
+from django_q.models import OrmQ, Schedule
+from django_q.signing import SignedPackage
+
+from tests.conftest import use_smtp_server
+from tests.factories import UserFactory
+from tests.helpers import ask_for_code
+from tests.smtp_sink import free_port, text_body
+from verification import outbox
+from verification.models import OneTimeSecret, OutboundEmail
+
+Status = OutboundEmail.Status
+Kind = OutboundEmail.Kind
+
+
+def record(user, kind=Kind.PASSWORD_CHANGED, **fields):
+    return OutboundEmail.objects.create(user=user, kind=kind, **fields)
+
+
+def test_a_reset_mail_has_text_and_html_with_the_code_and_a_site_url_link(
+    client, user, deliver, mailoutbox, settings
+):
+    settings.SITE_URL = "https://verify.example.org"
+
+    code = ask_for_code(client, deliver, user.email, mailoutbox)
+
+    [message] = mailoutbox
+    [(html, _)] = message.alternatives
+    assert code in html
+    assert "https://verify.example.org/accounts/password-reset/code/" in message.body
+    assert code not in message.subject and "\n" not in message.subject
+    assert message.extra_headers["Message-ID"] == OutboundEmail.objects.get().message_id
+
+
+def test_the_request_only_records_the_mail(client, user, django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(reverse("accounts:password_reset"), {"email": user.email})
+
+    assert mailoutbox == []
+    assert len(callbacks) == 1
+    assert OutboundEmail.objects.get().status == Status.QUEUED
+
+
+def test_a_job_gets_only_the_mail_id(client, user, django_capture_on_commit_callbacks, monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", False)  # let the task reach the ORM queue
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:password_reset"), {"email": user.email})
+
+    [queued] = OrmQ.objects.all()
+    task = SignedPackage.loads(queued.payload)
+    assert task["func"] == "verification.tasks.deliver_email"
+    assert task["args"] == (OutboundEmail.objects.get().pk,)
+    assert task["kwargs"] == {}
+
+
+def test_delivering_the_same_record_twice_sends_it_once(user, smtp_sink):
+    email = record(user)
+
+    outbox.deliver_email(email.pk)
+    outbox.deliver_email(email.pk)
+
+    assert len(smtp_sink.wait_for(1)) == 1
+    email.refresh_from_db()
+    assert email.status == Status.SENT and email.attempts == 1 and email.sent_at
+    assert smtp_sink.messages[0]["Message-ID"] == email.message_id
+
+
+def test_one_connection_carries_many_mails_and_is_reopened_when_dropped(user, smtp_sink):
+    for _ in range(5):
+        outbox.deliver_email(record(user).pk)
+    assert smtp_sink.connections == 1
+
+    smtp_sink.stop()  # the server goes away, taking the open connection with it
+    smtp_sink.start()
+    outbox.deliver_email(record(user).pk)
+
+    assert len(smtp_sink.wait_for(6)) == 6
+    assert smtp_sink.connections == 2
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+@pytest.mark.parametrize("answer", ["421 4.7.0 Try again later", "451 4.3.0 Local error"])
+def test_a_temporary_refusal_is_retried_after_a_backoff(user, smtp_sink, answer, time_machine):
+    smtp_sink.refuse_next(2, answer)
+    email = record(user)
+
+    outbox.deliver_email(email.pk)
+    email.refresh_from_db()
+    assert email.status == Status.RETRYING and answer.split()[0] in email.last_error
+    first_wait = email.next_attempt_at - time_machine.now
+    assert timedelta(seconds=15) <= first_wait <= timedelta(seconds=30)
+
+    outbox.deliver_email(email.pk)  # not due yet: nothing happens
+    assert OutboundEmail.objects.get().attempts == 1
+
+    time_machine.advance(seconds=31)
+    outbox.deliver_email(email.pk)
+    email.refresh_from_db()
+    assert email.status == Status.RETRYING and email.attempts == 2
+    assert timedelta(seconds=30) <= email.next_attempt_at - time_machine.now <= timedelta(seconds=60)
+
+    time_machine.advance(seconds=61)
+    outbox.deliver_email(email.pk)
+    assert len(smtp_sink.wait_for(1)) == 1
+    assert OutboundEmail.objects.get().status == Status.SENT
+
+
+def test_a_permanent_refusal_fails_at_once_with_the_servers_words(user, smtp_sink, time_machine):
+    smtp_sink.refuse_next(1, "550 5.1.1 Mailbox unavailable")
+    email = record(user)
+
+    outbox.deliver_email(email.pk)
+    time_machine.advance(days=1)
+    outbox.deliver_email(email.pk)
+
+    email.refresh_from_db()
+    assert email.status == Status.FAILED and email.attempts == 1
+    assert "550" in email.last_error and "Mailbox unavailable" in email.last_error
+    assert smtp_sink.messages == []
+
+
+def test_a_server_that_is_down_is_tried_a_bounded_number_of_times(user, settings, time_machine):
+    use_smtp_server(settings, free_port())  # nothing listens there
+    settings.VERIFICATION_MAIL_MAX_ATTEMPTS = 3
+    email = record(user)
+
+    for _ in range(5):
+        outbox.deliver_email(email.pk)
+        time_machine.advance(hours=2)
+
+    email.refresh_from_db()
+    assert email.status == Status.FAILED and email.attempts == 3
+    assert "ConnectionRefusedError" in email.last_error
+
+
+def test_backoff_doubles_with_jitter_and_is_capped(settings):
+    settings.VERIFICATION_MAIL_RETRY_DELAY, settings.VERIFICATION_MAIL_RETRY_MAX_DELAY = 10, 100
+    delays = {attempt: [outbox.backoff(attempt) for _ in range(200)] for attempt in (1, 2, 3, 6)}
+
+    assert all(5 <= d <= 10 for d in delays[1]) and all(10 <= d <= 20 for d in delays[2])
+    assert all(20 <= d <= 40 for d in delays[3]) and all(50 <= d <= 100 for d in delays[6])
+    assert len({round(d, 3) for d in delays[1]}) > 100  # jittered, not all the same
+
+
+def test_a_retried_code_mail_carries_a_fresh_code_and_only_the_last_one_works(
+    client, user, smtp_sink, deliver, time_machine
+):
+    smtp_sink.refuse_next(1, "451 4.3.0 Try again later")
+    deliver(client.post, reverse("accounts:password_reset"), {"email": user.email})
+    assert OneTimeSecret.objects.get().state == "active"  # issued for the refused attempt
+
+    time_machine.advance(minutes=1)
+    outbox.deliver_email(OutboundEmail.objects.get().pk)
+
+    [message] = smtp_sink.wait_for(1)
+    assert [s.state for s in OneTimeSecret.objects.all()] == ["active", "revoked"]
+    assert "password reset code" in message["Subject"].lower()
+    assert any(line.strip().isdigit() for line in text_body(message).splitlines())
+
+
+def test_a_job_that_died_mid_send_is_taken_over_after_its_lease(user, smtp_sink, time_machine):
+    email = record(user)
+    OutboundEmail.objects.filter(pk=email.pk).update(
+        status=Status.SENDING, attempts=1, lease_expires_at=time_machine.now + outbox.LEASE
+    )
+
+    outbox.deliver_email(email.pk)  # the first job still holds it
+    assert smtp_sink.messages == []
+
+    time_machine.advance(seconds=outbox.LEASE.total_seconds() + 1)
+    outbox.deliver_email(email.pk)
+    assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_staff_can_retry_a_failed_mail_and_cancel_a_waiting_one(
+    user, smtp_sink, client, django_capture_on_commit_callbacks
+):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    failed = record(user, status=Status.FAILED, attempts=6, last_error="550 no")
+    waiting = record(user, status=Status.RETRYING, next_attempt_at=None)
+    changelist = reverse("admin:verification_outboundemail_changelist")
+
+    client.post(changelist, {"action": "cancel", "_selected_action": [waiting.pk]})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(changelist, {"action": "retry_now", "_selected_action": [failed.pk]})
+
+    failed.refresh_from_db()
+    waiting.refresh_from_db()
+    assert failed.status == Status.SENT and failed.attempts == 1
+    assert waiting.status == Status.CANCELLED
+    outbox.deliver_email(waiting.pk)
+    assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_the_sweep_requeues_stranded_mail_and_purges_old_rows(user, monkeypatch, time_machine, settings):
+    monkeypatch.setattr(Conf, "SYNC", False)
+    stranded = record(user)
+    sent_long_ago = record(user, status=Status.SENT)
+    OutboundEmail.objects.filter(pk=sent_long_ago.pk).update(
+        created_at=time_machine.now - timedelta(days=settings.VERIFICATION_RETENTION_DAYS + 1)
+    )
+    time_machine.advance(minutes=11)
+
+    result = outbox.sweep_outbox()
+
+    assert result["requeued"] == 1 and result["emails"] == 1
+    [queued] = OrmQ.objects.all()
+    assert SignedPackage.loads(queued.payload)["args"] == (stranded.pk,)
+    assert list(OutboundEmail.objects.all()) == [stranded]
+
+
+def test_a_migration_schedules_the_sweep_every_minute(db):
+    schedule = Schedule.objects.get(name="verification.sweep_outbox")
+
+    assert schedule.func == "verification.tasks.sweep_outbox"
+    assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
+
+
+def test_mail_goes_to_the_stored_address_not_a_typed_one(client, user, deliver, mailoutbox):
+    deliver(client.post, reverse("accounts:password_reset"), {"email": user.email.upper()})
+
+    assert mailoutbox[0].to == [user.email]

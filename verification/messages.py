@@ -1,0 +1,73 @@
+"""What each kind of mail says. Secrets are issued here, at the moment the mail is built in
+the worker, so their plaintext exists only in the message that leaves."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
+
+from verification import services
+from verification.models import OutboundEmail, Purpose
+
+Kind = OutboundEmail.Kind
+
+
+def _link(path):
+    # From the configured site URL, never from a request's Host header.
+    return settings.SITE_URL + path
+
+
+def _activation_context(user):
+    token = services.issue_activation_token(user=user)
+    return {
+        "activation_url": _link(reverse("accounts:activate", args=[token])),
+        "valid_hours": settings.VERIFICATION_ACTIVATION_TTL // 3600,
+    }
+
+
+def _password_reset_context(user):
+    return {
+        "code": services.issue_code(user=user, purpose=Purpose.PASSWORD_RESET),
+        "valid_minutes": settings.VERIFICATION_CODE_TTL // 60,
+        "reset_url": _link(reverse("accounts:password_reset_confirm")),
+    }
+
+
+def _sign_in_context(user):
+    return {
+        "login_url": _link(reverse("accounts:login")),
+        "reset_url": _link(reverse("accounts:password_reset")),
+    }
+
+
+CONTEXT_FOR_KIND = {
+    Kind.ACTIVATION: _activation_context,
+    Kind.ACCOUNT_EXISTS: _sign_in_context,
+    Kind.PASSWORD_RESET: _password_reset_context,
+    Kind.PASSWORD_CHANGED: _sign_in_context,
+}
+
+
+@sensitive_variables("context", "text", "html")
+def compose(email):
+    """Build the message for an OutboundEmail from `templates/emails/<kind>_*`."""
+    user = email.user
+    context = {
+        "user": user,
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+        **CONTEXT_FOR_KIND[email.kind](user),
+    }
+    prefix = f"emails/{email.kind}"
+    subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
+    text = render_to_string(f"{prefix}_message.txt", context)
+    html = render_to_string(f"{prefix}_message.html", context)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[user.email],
+        headers={"Message-ID": email.message_id},
+    )
+    message.attach_alternative(html, "text/html")
+    return message
