@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from contextlib import contextmanager
@@ -102,12 +103,21 @@ def gunicorn(*, env, log_path, port, workers=1):
     return running(command, env=env, log_path=log_path)
 
 
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+
+
 def wait_until_serving(url, timeout=30):
+    """Wait until the server at `url` answers anything at all (a redirect or error counts)."""
+    opener = urllib.request.build_opener(NoRedirects)
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with opener.open(url, timeout=2):
                 return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             if time.monotonic() > deadline:
                 raise

@@ -1,0 +1,101 @@
+"""The production way to run the site (README, "Production"): migrations, collectstatic,
+gunicorn with WhiteNoise, HTTPS settings, and the health check."""
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.site_processes import (
+    PYTHON, ROOT, NoRedirects, free_port, gunicorn, manage, scratch_database, site_environment, wait_until_serving,
+)
+
+
+def test_migrations_match_the_models():
+    result = subprocess.run(
+        [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def fetch(url, headers=None):
+    """One request, redirects not followed: (status, headers, body)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    opener = urllib.request.build_opener(NoRedirects)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@pytest.fixture
+def production_env(tmp_path):
+    """The documented production variables: HTTPS settings left at their defaults."""
+    port = free_port()
+    with scratch_database(tmp_path) as database_url:
+        env = site_environment(database_url=database_url, smtp_port=25, web_port=port)
+        for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "STATICFILES_BACKEND"):
+            env.pop(name, None)
+        env.update(STATIC_ROOT=str(tmp_path / "static"), SECURE_PROXY_SSL_HEADER="true",
+                   ALLOWED_HOSTS="127.0.0.1")
+        yield env, port
+
+
+@pytest.mark.slow
+def test_gunicorn_serves_pages_static_files_and_health_over_https_only(production_env, tmp_path):
+    env, port = production_env
+    manage("migrate", "--noinput", env=env)
+    manage("collectstatic", "--noinput", env=env)
+    base = f"http://127.0.0.1:{port}"
+    behind_tls_proxy = {"X-Forwarded-Proto": "https"}
+
+    with gunicorn(env=env, log_path=tmp_path / "gunicorn.log", port=port, workers=2):
+        wait_until_serving(base + "/health/")
+
+        status, headers, _ = fetch(base + "/")
+        assert status == 301 and headers["Location"].startswith("https://")
+
+        status, headers, page = fetch(base + "/", behind_tls_proxy)
+        assert status == 200 and "max-age=31536000" in headers["Strict-Transport-Security"]
+        css = next(part.split('"')[0] for part in page.decode().split('href="') if part.startswith("/static/bootstrap/css/bootstrap.min."))
+        assert css != "/static/bootstrap/css/bootstrap.min.css"  # a hashed name, cacheable forever
+
+        status, headers, body = fetch(base + css, {**behind_tls_proxy, "Accept-Encoding": "gzip"})
+        assert status == 200 and headers["Content-Type"].startswith("text/css")
+        assert headers.get("Content-Encoding") == "gzip" and "immutable" in headers["Cache-Control"]
+
+        status, _, body = fetch(base + "/health/")  # plain HTTP: load balancers probe that way
+        assert status == 200
+        assert json.loads(body) == {
+            "status": "ok", "database": "ok", "mail_queue": {"depth": 0, "oldest_age_seconds": 0.0}
+        }
+
+
+@pytest.mark.slow
+def test_health_reports_503_when_the_database_is_gone(production_env, tmp_path):
+    env, port = production_env
+    env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:{free_port()}/nothing"
+
+    with gunicorn(env=env, log_path=tmp_path / "gunicorn.log", port=port):
+        wait_until_serving(f"http://127.0.0.1:{port}/health/")
+        status, _, body = fetch(f"http://127.0.0.1:{port}/health/")
+
+    assert status == 503 and json.loads(body) == {"status": "error", "database": "unreachable"}
+
+
+def test_health_counts_waiting_mail_and_its_oldest_age(client, user, time_machine):
+    from verification.models import OutboundEmail
+
+    OutboundEmail.objects.create(user=user, kind="activation")
+    time_machine.advance(seconds=42)
+    OutboundEmail.objects.create(user=user, kind="password_reset", status="retrying")
+    OutboundEmail.objects.create(user=user, kind="password_changed", status="sent")
+
+    body = client.get("/health/").json()
+
+    assert body["mail_queue"] == {"depth": 2, "oldest_age_seconds": 42.0}
+    assert user.email not in str(body)
