@@ -28,7 +28,12 @@ def password_fields():
 
 def email_field(*, autofocus=False):
     attrs = {"autocomplete": "email", "autofocus": autofocus}
-    return forms.EmailField(label=_("Email"), max_length=254, widget=forms.EmailInput(attrs))
+    return forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs),
+        error_messages={"invalid": _("Enter a valid email address.")},
+    )
 
 
 class SignUpForm(SetPasswordMixin, forms.Form):

@@ -34,31 +34,32 @@ def may_send_mail(*, email, client_ip):
     return not first_refusal(("request_from_ip", client_ip), ("mail_to_address", _address_key(email)))
 
 
-@transaction.atomic
 def register_user(*, username, email, password, client_ip):
     """Create an inactive account and mail its activation link; a taken address gets a
     "you already have an account" mail instead, and the caller cannot tell the difference.
     Over a rate limit nothing happens, and the caller still cannot tell."""
-    # Hash before anything else, so every branch takes the same time.
+    # Hash first: in every branch, so all take the same time, and outside the transaction,
+    # so SQLite's write lock is not held while Argon2 works.
     password_hash = make_password(password)
-    if not may_send_mail(email=email, client_ip=client_ip):
+    with transaction.atomic():
+        if not may_send_mail(email=email, client_ip=client_ip):
+            return None
+        owner = User.objects.get_by_email(email)
+        if owner is None:
+            try:
+                with transaction.atomic():
+                    user = User.objects.create(
+                        username=username, email=email, password=password_hash, is_active=False
+                    )
+            except IntegrityError:  # the same address registered a moment ago, in parallel
+                owner = User.objects.get_by_email(email)
+                if owner is None:  # the username was the clash: the form will say so next time
+                    raise
+            else:
+                queue_email(user=user, kind=Kind.ACTIVATION)
+                return user
+        queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS)
         return None
-    owner = User.objects.get_by_email(email)
-    if owner is None:
-        try:
-            with transaction.atomic():
-                user = User.objects.create(
-                    username=username, email=email, password=password_hash, is_active=False
-                )
-        except IntegrityError:  # the same address registered a moment ago, in parallel
-            owner = User.objects.get_by_email(email)
-            if owner is None:  # the username was the clash: the form will say so next time
-                raise
-        else:
-            queue_email(user=user, kind=Kind.ACTIVATION)
-            return user
-    queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS)
-    return None
 
 
 def resend_activation(*, email, client_ip):
@@ -93,6 +94,11 @@ def request_password_reset(*, email, client_ip):
         queue_email(user=user, kind=Kind.PASSWORD_RESET)
     elif user.awaits_activation:
         queue_email(user=user, kind=Kind.ACTIVATION)
+
+
+def seconds_until_next_mail(*, email):
+    """How long before a mail to `email` is allowed again (0: now)."""
+    return ratelimit.seconds_until_allowed("mail_to_address", _address_key(email))
 
 
 def check_reset_code(*, email, code, client_ip):
@@ -131,11 +137,11 @@ def _attempts_left_by_history(key):
     return max(settings.VERIFICATION_CODE_MAX_ATTEMPTS - guesses, 0) or None
 
 
-@transaction.atomic
 def reset_password(*, user, password):
     """Set a password proven by a code. Changing the hash ends every session of the user
     (Django checks it on each request); no session is started here."""
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)
-    queue_email(user=user, kind=Kind.PASSWORD_CHANGED)
+    user.set_password(password)  # hashing, outside the transaction
+    with transaction.atomic():
+        user.save(update_fields=["password"])
+        revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)
+        queue_email(user=user, kind=Kind.PASSWORD_CHANGED)

@@ -66,8 +66,10 @@ class ActivateView(TemplateView):
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
-        # The token is in this page's URL: keep it out of Referer headers.
-        response["Referrer-Policy"] = "no-referrer"
+        # The token is in this page's URL: Referer headers carry the origin only, never the
+        # path. Not "no-referrer": under it browsers send "Origin: null" with the confirm
+        # POST, and Django's CSRF check refuses it (the browser test caught this).
+        response["Referrer-Policy"] = "strict-origin"
         return response
 
 
@@ -110,6 +112,12 @@ class PasswordResetConfirmView(FormView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "client_ip": client_ip(self.request)}
+
+    def get_context_data(self, **kwargs):
+        # The "send the code again" button counts down the address's cooldown.
+        email = self.request.session.get(RESET_EMAIL_SESSION_KEY, "")
+        wait = services.seconds_until_next_mail(email=email) if email else 0
+        return super().get_context_data(resend_email=email, resend_wait=wait, **kwargs)
 
     def form_valid(self, form):
         services.reset_password(user=form.user, password=form.cleaned_data["password1"])

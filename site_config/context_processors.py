@@ -2,9 +2,11 @@ from django.conf import settings
 
 
 def site(request):
-    """Put the site's name and the verification limits (for the help texts) on every page."""
+    """Put the site's name, support address and the verification limits (for the help texts) on every page."""
     return {
-        "site_name": settings.SITE_NAME,
+        # Not "site_name": Django's auth views put the request's host under that name.
+        "site_title": settings.SITE_NAME,
+        "support_email": settings.SUPPORT_EMAIL,
         "code_length": settings.VERIFICATION_CODE_LENGTH,
         "code_valid_minutes": settings.VERIFICATION_CODE_TTL // 60,
         "link_valid_hours": settings.VERIFICATION_ACTIVATION_TTL // 3600,

@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language follows the browser (Accept-Language) until the person picks one.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -91,7 +93,7 @@ DATABASES = {
 # Keep connections open between requests and jobs: the Django-Q2 broker and workers otherwise
 # reconnect for every task (PostgreSQL delivered 59 mails/s with 0, 156/s with 60).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the mail worker write to one file. WAL lets readers run beside a
     # writer, and BEGIN IMMEDIATE takes the write lock at the start of a transaction, so a
@@ -137,15 +139,17 @@ VERIFICATION_CHECKS_PER_IP_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_IP_PER_HO
 # and ignore the header, which any client can write.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
-# Mail. With no EMAIL_HOST, mail is printed by the worker (development); production must set
-# EMAIL_HOST. README shows QQ Mail (SSL, 465) and 163 settings.
+# Mail. With no EMAIL_HOST (development), the worker prints each mail and keeps a copy in
+# DEV_MAILBOX_DIR for the staff-only page /dev/mailbox/; production must set EMAIL_HOST.
+# README shows QQ Mail (SSL, 465) and 163 settings.
 EMAIL_HOST = required("EMAIL_HOST", dev_default="")
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend",
+    else "site_config.dev_mailbox.DevMailboxBackend",
 )
+DEV_MAILBOX_DIR = env.path("DEV_MAILBOX_DIR", default=BASE_DIR / "var" / "mailbox")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
@@ -154,6 +158,8 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=EMAIL_HOST_USER or "webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Shown in pages and mail as the place to ask for help.
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
 if EMAIL_USE_SSL and EMAIL_USE_TLS:
     raise ImproperlyConfigured("Set EMAIL_USE_SSL (port 465) or EMAIL_USE_TLS (587), not both.")
 
@@ -184,12 +190,15 @@ Q_CLUSTER = {
     "catch_up": False,
 }
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 # In production WhiteNoise serves the files `collectstatic` gathered, under hashed names with
 # compressed copies; in development (and the tests) Django finds them in the apps.

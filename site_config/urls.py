@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
@@ -9,4 +10,10 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language, for the switcher
 ]
+
+if settings.DEBUG and settings.EMAIL_BACKEND == "site_config.dev_mailbox.DevMailboxBackend":
+    from site_config.dev_mailbox import mailbox
+
+    urlpatterns.append(path("dev/mailbox/", mailbox, name="dev_mailbox"))

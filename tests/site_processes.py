@@ -40,6 +40,8 @@ def site_environment(*, database_url, smtp_port, web_port, **overrides):
         "SECURE_SSL_REDIRECT": "false",
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
+        # Pages link static files by name, without collectstatic's manifest.
+        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
         **overrides,
     }
 
@@ -151,7 +153,12 @@ class Stack:
 
     def queue_mails(self, count, kind="password_changed"):
         """Make `count` users and queue one mail to each, as requests would."""
-        self.python(QUEUE_MAILS.format(count=count, kind=kind))
+        self.python(USERS_AND_MAILS.format(count=count, kind=kind, queue=True))
+
+    def make_users(self, count):
+        """Make `count` active users and return their addresses."""
+        out = self.python(USERS_AND_MAILS.format(count=count, kind="", queue=False))
+        return json.loads(out.strip().splitlines()[-1])
 
     def statuses(self):
         """How many mail records are in each status, e.g. {"sent": 3}."""
@@ -168,7 +175,7 @@ class Stack:
         return (self.tmp_path / f"{name}.log").read_text()
 
 
-QUEUE_MAILS = """
+USERS_AND_MAILS = """
 import uuid
 from django.db import transaction
 from accounts.models import User
@@ -179,9 +186,12 @@ users = User.objects.bulk_create(
     User(username=f"u{{run}}{{n}}", email=f"u{{run}}{{n}}@example.com", is_active=True)
     for n in range({count})
 )
-emails = OutboundEmail.objects.bulk_create(OutboundEmail(user=u, kind="{kind}") for u in users)
-for email in emails:
-    enqueue(email.pk)
+if {queue}:
+    emails = OutboundEmail.objects.bulk_create(OutboundEmail(user=u, kind="{kind}") for u in users)
+    with transaction.atomic():  # one commit: the workers see the whole batch at once
+        for email in emails:
+            enqueue(email.pk)
+print(__import__("json").dumps([u.email for u in users]))
 """
 
 

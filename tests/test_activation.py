@@ -26,7 +26,7 @@ def test_opening_the_link_changes_nothing_until_confirmed(client, db, deliver, m
     response = client.get(path)
 
     assert response.status_code == 200
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "strict-origin"  # the origin, never the path
     assert b"Activate my account" in response.content
     assert not User.objects.get(username="ada").is_active
     assert OneTimeSecret.objects.get().used_at is None

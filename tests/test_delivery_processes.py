@@ -88,7 +88,7 @@ def test_a_server_refusing_for_a_while_gets_every_mail_once(stack, sink):
     stack.queue_mails(20)
 
     with stack.qcluster():
-        wait_for(lambda: len(sink.messages) >= 20, timeout=90)
+        wait_for(lambda: len(sink.raw) >= 20, timeout=90)
         wait_for(lambda: stack.statuses() == {"sent": 20})
 
     assert sink.refusals == [] and set(arrivals(sink).values()) == {1}
@@ -104,7 +104,7 @@ def test_a_server_down_when_the_job_runs_gets_the_mail_after_the_backoff(stack, 
         sink.start()
         wait_for(lambda: stack.statuses() == {"sent": 3}, timeout=90)
 
-    assert set(arrivals(sink).values()) == {1} and len(sink.messages) == 3
+    assert set(arrivals(sink).values()) == {1} and len(sink.raw) == 3
 
 
 def test_a_cluster_killed_mid_batch_delivers_everything_after_a_restart(stack, sink):
@@ -112,10 +112,10 @@ def test_a_cluster_killed_mid_batch_delivers_everything_after_a_restart(stack, s
     stack.queue_mails(200)
 
     with stack.qcluster("first") as first:
-        wait_for(lambda: len(sink.messages) >= 50, timeout=90)
+        wait_for(lambda: len(sink.raw) >= 50, timeout=90)
         os.killpg(first.pid, signal.SIGKILL)  # the whole process group: no goodbye
         first.wait()
-    killed_at = len(sink.messages)
+    killed_at = len(sink.raw)
     with stack.qcluster("second"):
         wait_for(lambda: stack.statuses() == {"sent": 200}, timeout=120)
         time.sleep(1)
@@ -131,7 +131,7 @@ def test_three_clusters_sharing_one_queue_send_each_of_3000_mails_once(stack, si
     stack.queue_mails(3000)
 
     with stack.qcluster("a"), stack.qcluster("b"), stack.qcluster("c"):
-        wait_for(lambda: len(sink.messages) >= 3000, timeout=300, every=1)
+        wait_for(lambda: len(sink.raw) >= 3000, timeout=300, every=1)
         wait_for(lambda: stack.statuses() == {"sent": 3000}, timeout=60)
 
     counts = arrivals(sink)

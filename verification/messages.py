@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.debug import sensitive_variables
 
 from verification import services
@@ -51,18 +52,21 @@ CONTEXT_FOR_KIND = {
 
 @sensitive_variables("context", "text", "html")
 def compose(email):
-    """Build the message for an OutboundEmail from `templates/emails/<kind>_*`."""
+    """Build the message for an OutboundEmail from `templates/emails/<kind>_*`, in the
+    language of the page where it was asked for."""
     user = email.user
     context = {
         "user": user,
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
+        "support_email": settings.SUPPORT_EMAIL,
         **CONTEXT_FOR_KIND[email.kind](user),
     }
     prefix = f"emails/{email.kind}"
-    subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
-    text = render_to_string(f"{prefix}_message.txt", context)
-    html = render_to_string(f"{prefix}_message.html", context)
+    with translation.override(email.language or settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
+        text = render_to_string(f"{prefix}_message.txt", context)
+        html = render_to_string(f"{prefix}_message.html", context)
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,

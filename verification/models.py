@@ -100,6 +100,8 @@ class OutboundEmail(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
     )
+    # The language of the page the mail was asked from; the mail is written in it.
+    language = models.CharField(_("language"), max_length=16, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # When a retrying mail is due; empty for a mail due at once.
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)

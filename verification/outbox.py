@@ -20,6 +20,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import translation
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.models import Failure
@@ -40,7 +41,7 @@ LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 1.5)
 
 def queue_email(*, user, kind):
     """Record a mail for `user` and hand its id to the workers once the transaction commits."""
-    email = OutboundEmail.objects.create(user=user, kind=kind)
+    email = OutboundEmail.objects.create(user=user, kind=kind, language=translation.get_language() or "")
     transaction.on_commit(lambda: enqueue(email.pk))
     return email
 

@@ -1,0 +1,128 @@
+"""The whole product in a real browser (Debian's Chromium driven by Playwright), in English
+on a desktop and in Chinese on a phone, against gunicorn, `qcluster` and a real SMTP server.
+Screenshots of each page go to test-artifacts/screenshots/ (git ignores it)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.site_processes import Stack, gunicorn, manage, scratch_database, wait_until_serving
+from tests.smtp_sink import SmtpSink, text_body
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+PASSWORD, NEW_PASSWORD = "a-long-and-unusual-passphrase", "another-long-passphrase-99"
+
+LANGUAGES = {
+    "en": {"locale": "en-US", "viewport": {"width": 1280, "height": 800}, "text": {
+        "signup": "Sign up", "inbox": "Check your inbox", "activate": "Activate my account",
+        "active": "Your account is active", "sign_in": "Sign in", "welcome": "Welcome, ada",
+        "sign_out": "Sign out", "forgot": "Forgot your password?", "send_code": "Send me a code",
+        "wrong": "That code is wrong. 4 tries left.", "set": "Set new password",
+        "changed": "Your password is changed",
+    }},
+    "zh-hans": {"locale": "zh-CN", "viewport": {"width": 390, "height": 844}, "text": {
+        "signup": "注册", "inbox": "请查收邮件", "activate": "激活我的账号",
+        "active": "你的账号已激活", "sign_in": "登录", "welcome": "欢迎，ada",
+        "sign_out": "退出登录", "forgot": "忘记密码？", "send_code": "发送验证码",
+        "wrong": "验证码错误。 还可尝试 4 次。", "set": "设置新密码",
+        "changed": "密码已修改",
+    }},
+}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not at /usr/bin/chromium (bin/setup installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    with SmtpSink() as sink, scratch_database(tmp_path) as database_url:
+        stack = Stack(database_url=database_url, smtp_port=sink.port, tmp_path=tmp_path,
+                      STATIC_ROOT=str(tmp_path / "static"), VERIFICATION_MAIL_COOLDOWN="0")
+        manage("collectstatic", "--noinput", env=stack.env)
+        with stack.qcluster(), gunicorn(env=stack.env, log_path=tmp_path / "web.log", port=stack.web_port):
+            base_url = f"http://127.0.0.1:{stack.web_port}"
+            wait_until_serving(base_url + "/health/")
+            yield base_url, sink
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_person_signs_up_activates_signs_in_and_resets_by_code(browser, site, language):
+    base_url, sink = site
+    setup = LANGUAGES[language]
+    t = setup["text"]
+    context = browser.new_context(locale=setup["locale"], viewport=setup["viewport"], base_url=base_url)
+    page = context.new_page()
+    shots = iter(range(1, 100))
+
+    def shot(name):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"{language}-{next(shots):02d}-{name}.png", full_page=True)
+
+    page.goto("/")
+    assert page.locator("html").get_attribute("lang") == language
+    assert page.locator("link[href*='bootstrap']").count() == 1
+    shot("home")
+    page.get_by_role("link", name=t["signup"]).first.click()
+    page.fill("#id_username", "ada")
+    page.fill("#id_email", "ada@example.com")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    shot("signup")
+    page.locator("main form button[type=submit]").click()
+    assert t["inbox"] in page.locator("h1").inner_text()
+    shot("check-inbox")
+
+    link = re.search(r"http://\S+/accounts/activate/\S+/", text_body(sink.wait_for(1)[0]))[0]
+    page.goto(link)
+    shot("activate")
+    page.get_by_role("button", name=t["activate"]).click()
+    assert t["active"] in page.locator(".alert").inner_text()
+    shot("activated")
+
+    page.fill("#id_username", "ada")
+    page.fill("#id_password", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    assert t["welcome"] in page.locator("h1").inner_text()
+    shot("signed-in")
+    page.get_by_role("button", name=t["sign_out"]).click()
+
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name=t["forgot"]).click()
+    page.fill("#id_email", "ada@example.com")
+    page.get_by_role("button", name=t["send_code"]).click()
+    resend = page.locator("button[data-wait-label]")
+    assert resend.is_disabled() or resend.is_enabled()  # counts down while the cooldown runs
+    code = re.search(r"^\s+(\d{6})\r?$", text_body(sink.wait_for(2)[1]), flags=re.MULTILINE)[1]
+    page.fill("#id_code", "000000" if code != "000000" else "111111")
+    page.fill("#id_password1", NEW_PASSWORD)
+    page.fill("#id_password2", NEW_PASSWORD)
+    page.get_by_role("button", name=t["set"]).click()
+    assert t["wrong"] in page.locator("#id_code ~ .invalid-feedback, .invalid-feedback").first.inner_text()
+    shot("wrong-code")
+    page.fill("#id_code", f"{code[:3]} {code[3:]}")  # pasted with a space
+    page.fill("#id_password1", NEW_PASSWORD)
+    page.fill("#id_password2", NEW_PASSWORD)
+    page.get_by_role("button", name=t["set"]).click()
+    assert t["changed"] in page.locator(".alert").inner_text()
+    shot("password-changed")
+
+    page.fill("#id_username", "ada")
+    page.fill("#id_password", NEW_PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    assert t["welcome"] in page.locator("h1").inner_text()
+    context.close()

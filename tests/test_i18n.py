@@ -1,0 +1,123 @@
+"""Every page, form error, message and mail in Chinese (zh-hans) and English; the language
+follows the browser and the switcher."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import PASSWORD, UserFactory
+from tests.helpers import activation_path
+from verification import services
+
+CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.5"}
+# Words that stay in Latin letters on a Chinese page: the site's name and the switcher's
+# "English", which names that language in itself.
+KEPT = {"Verify", "English"}
+
+
+class VisibleText(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.hidden_depth, self.chunks = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "title"):
+            self.hidden_depth += 1
+        attributes = dict(attrs)
+        for name in ("placeholder", "aria-label", "title"):
+            if attributes.get(name):
+                self.chunks.append(attributes[name])
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "title"):
+            self.hidden_depth -= 1
+
+    def handle_data(self, data):
+        if not self.hidden_depth:
+            self.chunks.append(data)
+
+
+def untranslated_words(html):
+    parser = VisibleText()
+    parser.feed(html)
+    text = " ".join(parser.chunks)
+    text = re.sub(r"\S+@\S+", " ", text)  # addresses are not words to translate
+    return sorted({w for w in re.findall(r"[A-Za-z]{2,}", text)} - KEPT)
+
+
+@pytest.fixture
+def pages(db, time_machine):
+    """(name, response) for every main page, and the form errors on them, in Chinese."""
+    client = Client(**CHINESE)
+    waiting = UserFactory(awaiting_activation=True)
+    active = UserFactory()
+    token = services.issue_activation_token(user=waiting)
+    bad = {"password1": "a", "password2": "b"}
+    return {
+        "home": client.get("/"),
+        "signup": client.get(reverse("accounts:signup")),
+        "signup errors": client.post(reverse("accounts:signup"), {"username": "", "email": "x", **bad}),
+        "signup done": client.get(reverse("accounts:signup_done")),
+        "login": client.get(reverse("accounts:login")),
+        "login wrong": client.post(reverse("accounts:login"), {"username": active.username, "password": "no"}),
+        "login inactive": client.post(reverse("accounts:login"), {"username": waiting.username, "password": PASSWORD}),
+        "resend": client.get(reverse("accounts:resend_activation")),
+        "activation sent": client.get(reverse("accounts:activation_sent")),
+        "activate": client.get(reverse("accounts:activate", args=[token])),
+        "activate invalid": client.get(reverse("accounts:activate", args=["nonsense"])),
+        "reset": client.get(reverse("accounts:password_reset")),
+        "reset code": client.post(reverse("accounts:password_reset"), {"email": active.email}, follow=True),
+        "reset wrong code": client.post(reverse("accounts:password_reset_confirm"), {
+            "email": active.email, "code": "12", "password1": "x", "password2": "y"}),
+        "404": client.get("/no/such/page/"),
+    }
+
+
+def test_no_visible_string_is_left_in_english_on_the_chinese_pages(pages):
+    leftovers = {name: untranslated_words(r.content.decode()) for name, r in pages.items()}
+
+    assert {name: words for name, words in leftovers.items() if words} == {}
+    assert pages["home"].content.decode().count('lang="zh-hans"') >= 1
+
+
+def test_the_english_pages_stay_english(client, db):
+    html = client.get(reverse("accounts:signup"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Create your account" in html and "创建账号" not in html
+
+
+def test_the_switcher_sets_the_language_for_the_next_pages(client, db):
+    page = client.get("/")
+    assert "You are not signed in" in page.content.decode()
+
+    response = client.post(reverse("set_language"), {"language": "zh-hans", "next": "/accounts/login/"})
+
+    assert response.url == "/accounts/login/"
+    assert "忘记密码" in client.get("/accounts/login/").content.decode()
+
+
+def test_mail_is_written_in_the_language_of_the_page_it_was_asked_from(db, deliver, mailoutbox):
+    member = UserFactory()
+
+    deliver(Client(**CHINESE).post, reverse("accounts:password_reset"), {"email": member.email})
+    deliver(Client().post, reverse("accounts:signup"), {
+        "username": "ada", "email": "ada@example.com",
+        "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase",
+    })
+
+    chinese, english = mailoutbox
+    assert "密码重置验证码" in chinese.subject and "验证码" in chinese.body
+    assert "验证码" in chinese.alternatives[0][0]
+    assert english.subject.startswith("Activate") and activation_path(english)
+
+
+@pytest.mark.parametrize("status, path", [(404, "/nowhere/"), (403, None)])
+def test_error_pages_are_friendly_in_both_languages(db, status, path):
+    for language, expected in (("en", "home page"), ("zh-hans", "返回首页")):
+        client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE=language)
+        response = client.get(path) if path else client.post(reverse("accounts:login"), {})
+        assert response.status_code == status
+        assert expected in response.content.decode()
