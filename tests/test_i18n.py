@@ -121,3 +121,17 @@ def test_error_pages_are_friendly_in_both_languages(db, status, path):
         response = client.get(path) if path else client.post(reverse("accounts:login"), {})
         assert response.status_code == status
         assert expected in response.content.decode()
+
+
+@pytest.mark.parametrize("template", ["400.html", "500.html"])
+def test_pages_rendered_without_a_request_are_translated_too(template):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        chinese = render_to_string(template)
+    with translation.override("en"):
+        english = render_to_string(template)
+
+    assert "返回首页" in chinese and "Go to the home page" in english
+    assert untranslated_words(chinese) == []

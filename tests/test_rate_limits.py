@@ -112,3 +112,14 @@ def test_limits_live_in_the_database_keyed_by_digest(user, deliver, client):
     for bucket in buckets:
         assert user.email not in bucket.key and "127.0.0.1" not in bucket.key
     assert ratelimit.seconds_until_allowed("mail_to_address", user.email) == 60
+
+
+def test_the_send_again_button_counts_down_the_cooldown(client, user, deliver, time_machine):
+    deliver(client.post, RESET, {"email": user.email})
+    time_machine.advance(seconds=20)
+
+    html = client.get(CONFIRM).content.decode()
+
+    assert 'data-wait-seconds="40"' in html and "disabled" in html
+    time_machine.advance(seconds=41)
+    assert "data-wait-seconds" not in client.get(CONFIRM).content.decode()

@@ -1,0 +1,54 @@
+"""The development mailbox: mail kept as files outside the database, listed for staff, and
+absent when DEBUG is off."""
+
+from django.core import mail
+from django.test import RequestFactory
+from django.urls import NoReverseMatch, reverse
+
+import pytest
+
+from site_config import dev_mailbox
+from tests.factories import UserFactory
+
+
+def test_the_backend_prints_each_mail_and_keeps_a_copy_outside_the_database(settings, tmp_path, capsys):
+    settings.DEV_MAILBOX_DIR = tmp_path / "mailbox"
+    message = mail.EmailMultiAlternatives("Your code", "Your code is 123456.", to=["ada@example.com"])
+    message.attach_alternative("<p>Your code is <b>123456</b>.</p>", "text/html")
+
+    sent = dev_mailbox.DevMailboxBackend().send_messages([message])
+
+    assert sent == 1
+    assert "Your code is 123456." in capsys.readouterr().out
+    [kept] = (tmp_path / "mailbox").glob("*.eml")
+    assert b"Subject: Your code" in kept.read_bytes()
+
+
+def test_staff_read_the_newest_mail_first_with_text_and_html(settings, tmp_path, db):
+    settings.DEV_MAILBOX_DIR = tmp_path
+    backend = dev_mailbox.DevMailboxBackend(stream=open("/dev/null", "w"))
+    for subject in ("first", "second"):
+        message = mail.EmailMultiAlternatives(subject, f"{subject} body", to=["ada@example.com"])
+        message.attach_alternative(f"<p>{subject} html</p>", "text/html")
+        backend.send_messages([message])
+    request = RequestFactory().get("/dev/mailbox/")
+    request.user = UserFactory(is_staff=True)
+
+    html = dev_mailbox.mailbox(request).content.decode()
+
+    assert html.index("second") < html.index("first")
+    assert "first body" in html and "&lt;p&gt;first html&lt;/p&gt;" in html  # in the iframe's srcdoc
+
+
+def test_others_are_sent_to_sign_in(db, tmp_path, settings):
+    settings.DEV_MAILBOX_DIR = tmp_path
+    request = RequestFactory().get("/dev/mailbox/")
+    request.user = UserFactory(is_staff=False)
+
+    assert dev_mailbox.mailbox(request).status_code == 302
+
+
+def test_with_debug_off_there_is_no_mailbox_page(client):
+    with pytest.raises(NoReverseMatch):
+        reverse("dev_mailbox")
+    assert client.get("/dev/mailbox/").status_code == 404
