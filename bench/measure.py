@@ -24,19 +24,16 @@ def summary(runs, key):
 
 def tree_rss_mb(pid):
     """Resident memory of a process and all its descendants, in MB (from /proc)."""
-    pids = [str(pid)]
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    total = 0
-    for child in children:
-        total += tree_rss_mb(int(child))
+    total = sum(tree_rss_mb(int(child)) for child in children)
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1]) / 1024
-    except FileNotFoundError:
+    except FileNotFoundError:  # it ended meanwhile
         pass
-    return round(total, 1) if pids else 0.0
+    return round(total, 1)
 
 
 def machine():

@@ -55,8 +55,8 @@ def load(base_url, path, emails, concurrency):
 def inbox_latencies(sink, emails, timings, timeout):
     """Milliseconds from each POST's start to its mail's arrival at the sink."""
     wait_for(lambda: len(sink.raw) >= len(emails), timeout=timeout, every=0.05)
-    arrived = dict(zip(sink.recipients, sink.arrived_at))
-    return [(arrived[email] - started) * 1000 for email, (started, _) in zip(emails, timings)]
+    arrived = dict(zip(sink.recipients, sink.arrived_at, strict=True))
+    return [(arrived[email] - started) * 1000 for email, (started, _) in zip(emails, timings, strict=True)]
 
 
 def run_case(*, delay, path, requests, concurrency, measure_latency):

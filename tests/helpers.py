@@ -22,3 +22,18 @@ def ask_for_code(client, deliver, email, mailoutbox):
     """Request a reset code for `email` and return it as mailed."""
     deliver(client.post, reverse("accounts:password_reset"), {"email": email})
     return mailed_code(mailoutbox[-1])
+
+
+def sign_up(client, deliver, mailoutbox):
+    """Sign up as "ada" and return the path of the activation link mailed back."""
+    deliver(
+        client.post,
+        reverse("accounts:signup"),
+        {
+            "username": "ada",
+            "email": "ada@example.com",
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        },
+    )
+    return activation_path(mailoutbox[-1])

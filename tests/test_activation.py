@@ -1,23 +1,9 @@
 from django.urls import reverse
 
 from accounts.models import User
-from tests.helpers import activation_path
+from tests.helpers import activation_path, sign_up
 from tests.factories import UserFactory
 from verification.models import OneTimeSecret, Purpose
-
-
-def sign_up(client, deliver, mailoutbox):
-    deliver(
-        client.post,
-        reverse("accounts:signup"),
-        {
-            "username": "ada",
-            "email": "ada@example.com",
-            "password1": "a-long-and-unusual-passphrase",
-            "password2": "a-long-and-unusual-passphrase",
-        },
-    )
-    return activation_path(mailoutbox[-1])
 
 
 def test_opening_the_link_changes_nothing_until_confirmed(client, db, deliver, mailoutbox):

@@ -2,7 +2,6 @@
 row changes."""
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 

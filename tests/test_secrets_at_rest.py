@@ -11,9 +11,8 @@ from django_q.signing import SignedPackage
 from itsdangerous import URLSafeTimedSerializer
 
 from tests.factories import UserFactory
-from tests.helpers import activation_path, ask_for_code
+from tests.helpers import ask_for_code, sign_up
 from tests.smtp_sink import text_body
-from tests.test_activation import sign_up
 
 
 def every_stored_value():
