@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts.forms import AdminLoginForm
 from accounts.models import User
+
+# The admin's sign-in page is throttled like the site's.
+admin.site.login_form = AdminLoginForm
 
 
 @admin.register(User)

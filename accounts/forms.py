@@ -3,6 +3,7 @@ import unicodedata
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin, UsernameField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
@@ -11,6 +12,8 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from accounts.services import TooManyTries, check_reset_code
+from verification import ratelimit
+from verification.ratelimit import client_ip
 from verification.services import InvalidCode
 
 PASSWORD_MAX_LENGTH = 128
@@ -66,7 +69,36 @@ class SignUpForm(SetPasswordMixin, forms.Form):
         return self.cleaned_data
 
 
-class LoginForm(AuthenticationForm):
+class ThrottledSignIn:
+    """Slows down password guessing on a Django sign-in form: only wrong passwords count,
+    per client IP, so nobody can lock an account's owner out."""
+
+    too_many_wrong_passwords = _(
+        "Too many wrong passwords from your network. Try again in %(seconds)s seconds."
+    )
+
+    def clean(self):
+        ip = client_ip(self.request) if self.request else ""
+        wait = ratelimit.seconds_until_allowed("failed_signin_from_ip", ip)
+        if wait:
+            raise ValidationError(
+                self.too_many_wrong_passwords, code="rate_limited", params={"seconds": wait}
+            )
+        try:
+            return super().clean()
+        except ValidationError as refused:
+            if refused.code == "invalid_login":
+                ratelimit.hit("failed_signin_from_ip", ip)
+            raise
+
+
+class AdminLoginForm(ThrottledSignIn, AdminAuthenticationForm):
+    """The admin's sign-in form, throttled like the site's (accounts/admin.py installs it)."""
+
+
+class LoginForm(ThrottledSignIn, AuthenticationForm):
+    """Django's sign-in form, which also tells an account waiting for activation what to do."""
+
     password = forms.CharField(
         label=_("Password"),
         strip=False,

@@ -135,6 +135,11 @@ VERIFICATION_REQUESTS_PER_IP_PER_HOUR = env.int("VERIFICATION_REQUESTS_PER_IP_PE
 # Code guesses, across all codes: per address typed, and per client IP.
 VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR", default=20)
 VERIFICATION_CHECKS_PER_IP_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_IP_PER_HOUR", default=60)
+# Wrong passwords from one client IP. Per IP only: a per-account limit would let strangers
+# lock the owner out.
+VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = env.int(
+    "VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR", default=30
+)
 # How many proxies in front of the site append to X-Forwarded-For. 0: use the socket's address
 # and ignore the header, which any client can write.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

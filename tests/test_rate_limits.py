@@ -123,3 +123,42 @@ def test_the_send_again_button_counts_down_the_cooldown(client, user, deliver, t
     assert 'data-wait-seconds="40"' in html and "disabled" in html
     time_machine.advance(seconds=41)
     assert "data-wait-seconds" not in client.get(CONFIRM).content.decode()
+
+
+def test_wrong_passwords_from_one_ip_are_slowed_down_without_locking_the_owner_out(user, settings):
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 3
+    guesser = Client(REMOTE_ADDR="203.0.113.66")
+    login = reverse("accounts:login")
+    for _ in range(3):
+        guesser.post(login, {"username": user.username, "password": "wrong"})
+
+    refused = guesser.post(login, {"username": user.username, "password": PASSWORD})
+    owner = Client(REMOTE_ADDR="198.51.100.20")
+    owner.post(login, {"username": user.username, "password": PASSWORD})
+
+    assert refused.context["form"].has_error("__all__", "rate_limited")
+    assert "Try again in" in refused.content.decode()
+    assert owner.get(reverse("home")).context["user"] == user
+
+
+def test_right_passwords_do_not_count_against_the_limit(user, settings):
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 1
+    client = Client()
+    for _ in range(3):
+        client.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+        client.post(reverse("accounts:logout"))
+
+    response = client.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_the_admin_sign_in_is_throttled_too(db, settings):
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 2
+    staff = UserFactory(is_staff=True)
+    client = Client()
+    for _ in range(2):
+        client.post(reverse("admin:login"), {"username": staff.username, "password": "wrong"})
+
+    response = client.post(reverse("admin:login"), {"username": staff.username, "password": PASSWORD})
+
+    assert response.status_code == 200 and "Try again in" in response.content.decode()

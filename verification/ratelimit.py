@@ -36,6 +36,7 @@ def limits():
         "request_from_ip": [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
         "check_for_address": [Rule(settings.VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR, 3600)],
         "check_from_ip": [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
+        "failed_signin_from_ip": [Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)],
     }
 
 
