@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.measure import fmt, machine, percentile, report, summary, tree_rss_mb
 from tests.http_browser import HttpBrowser
-from tests.site_processes import Stack, gunicorn, wait_for, wait_until_serving
+from tests.site_processes import Stack, wait_for
 from tests.smtp_sink import SmtpSink
 
 OURS, BASELINE = "/accounts/password-reset/", "/baseline/password-reset/"
@@ -67,10 +67,8 @@ def run_case(*, delay, path, requests, concurrency, measure_latency):
             tmp_path=Path(tmp), DJANGO_SETTINGS_MODULE=settings, **NO_LIMITS,
         )
         emails = stack.make_users(requests + 20)
-        base_url = f"http://127.0.0.1:{stack.web_port}"
-        log = Path(tmp) / "gunicorn.log"
-        with stack.qcluster() as cluster, gunicorn(env=stack.env, log_path=log, port=stack.web_port, workers=2) as web:
-            wait_until_serving(base_url + "/health/")
+        base_url = stack.base_url
+        with stack.qcluster() as cluster, stack.web(workers=2) as web:
             post_reset(base_url, path, emails[-1])  # warm up both processes
             sink.wait_for(1, timeout=30)
             sink.clear()

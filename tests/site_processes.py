@@ -168,8 +168,19 @@ class Stack:
         )
         return json.loads(out.strip().splitlines()[-1])
 
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.web_port}"
+
     def qcluster(self, name="qcluster"):
         return qcluster(env=self.env, log_path=self.tmp_path / f"{name}.log")
+
+    @contextmanager
+    def web(self, workers=1):
+        """gunicorn on `web_port`, yielded once it answers."""
+        with gunicorn(env=self.env, log_path=self.tmp_path / "web.log", port=self.web_port, workers=workers) as process:
+            wait_until_serving(self.base_url + "/health/")
+            yield process
 
     def log(self, name="qcluster"):
         return (self.tmp_path / f"{name}.log").read_text()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.site_processes import Stack, gunicorn, manage, scratch_database, wait_until_serving
+from tests.site_processes import Stack, manage, scratch_database
 from tests.smtp_sink import SmtpSink, text_body
 
 pytestmark = pytest.mark.slow
@@ -56,10 +56,8 @@ def site(tmp_path):
         stack = Stack(database_url=database_url, smtp_port=sink.port, tmp_path=tmp_path,
                       STATIC_ROOT=str(tmp_path / "static"), VERIFICATION_MAIL_COOLDOWN=str(COOLDOWN))
         manage("collectstatic", "--noinput", env=stack.env)
-        with stack.qcluster(), gunicorn(env=stack.env, log_path=tmp_path / "web.log", port=stack.web_port):
-            base_url = f"http://127.0.0.1:{stack.web_port}"
-            wait_until_serving(base_url + "/health/")
-            yield base_url, sink
+        with stack.qcluster(), stack.web():
+            yield stack.base_url, sink
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -6,9 +6,7 @@ import re
 import pytest
 
 from tests.http_browser import HttpBrowser
-from tests.site_processes import (
-    free_port, gunicorn, manage, qcluster, scratch_database, site_environment, wait_until_serving,
-)
+from tests.site_processes import Stack, scratch_database
 from tests.smtp_sink import SmtpSink, text_body
 
 pytestmark = pytest.mark.slow
@@ -19,28 +17,17 @@ NEW_PASSWORD = "another-long-passphrase-99"
 
 @pytest.fixture
 def site(tmp_path):
-    """A running site; yields (base_url, sink, worker_log_path)."""
-    web_port = free_port()
+    """A running site; yields (base_url, sink, stack)."""
     with SmtpSink() as sink, scratch_database(tmp_path) as database_url:
-        env = site_environment(
-            database_url=database_url,
-            smtp_port=sink.port,
-            web_port=web_port,
-            # This person asks for a code right after signing up: no per-address cooldown.
-            VERIFICATION_MAIL_COOLDOWN="0",
-        )
-        manage("migrate", "--noinput", env=env)
-        worker_log = tmp_path / "qcluster.log"
-        with qcluster(env=env, log_path=worker_log), gunicorn(
-            env=env, log_path=tmp_path / "gunicorn.log", port=web_port
-        ):
-            base_url = f"http://127.0.0.1:{web_port}"
-            wait_until_serving(base_url + "/")
-            yield base_url, sink, worker_log
+        # This person asks for a code right after signing up: no per-address cooldown.
+        stack = Stack(database_url=database_url, smtp_port=sink.port, tmp_path=tmp_path,
+                      VERIFICATION_MAIL_COOLDOWN="0")
+        with stack.qcluster(), stack.web():
+            yield stack.base_url, sink, stack
 
 
 def test_sign_up_activate_sign_in_and_reset_by_code_over_real_mail(site):
-    base_url, sink, worker_log = site
+    base_url, sink, stack = site
     browser = HttpBrowser(base_url)
 
     signed_up = browser.submit("/accounts/signup/", {
@@ -76,4 +63,4 @@ def test_sign_up_activate_sign_in_and_reset_by_code_over_real_mail(site):
 
     again = browser.submit("/accounts/login/", {"username": "ada", "password": NEW_PASSWORD})
     assert "Welcome, ada" in again.html
-    assert "database is locked" not in worker_log.read_text()
+    assert "database is locked" not in stack.log()

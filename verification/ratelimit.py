@@ -22,17 +22,13 @@ class Rule:
     seconds: int
 
 
-def mail_rules():
-    return [
-        Rule(1, settings.VERIFICATION_MAIL_COOLDOWN),
-        Rule(settings.VERIFICATION_MAILS_PER_HOUR, 3600),
-    ]
-
-
 def limits():
     """Scope name -> rules. Read at call time so settings can change in tests."""
     return {
-        "mail_to_address": mail_rules(),
+        "mail_to_address": [
+            Rule(1, settings.VERIFICATION_MAIL_COOLDOWN),
+            Rule(settings.VERIFICATION_MAILS_PER_HOUR, 3600),
+        ],
         "request_from_ip": [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
         "check_for_address": [Rule(settings.VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR, 3600)],
         "check_from_ip": [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],

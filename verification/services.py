@@ -55,8 +55,8 @@ def _matches(row, secret):
 @sensitive_variables("secret")
 @transaction.atomic
 def _store_secret(*, user, purpose, secret, ttl, max_attempts):
+    revoke_secrets(user=user, purpose=purpose)
     now = clock.now()
-    OneTimeSecret.objects.active().filter(user=user, purpose=purpose).update(revoked_at=now)
     return OneTimeSecret.objects.create(
         user=user,
         purpose=purpose,
