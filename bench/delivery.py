@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.measure import fmt, machine, report, summary, tree_rss_mb
+from bench.measure import fmt, memory, machine, report, summary, tree_memory_mb
 from tests.site_processes import Stack, scratch_database, wait_for
 from tests.smtp_sink import SmtpSink
 
@@ -67,10 +67,12 @@ def drain(kind, mails):
             stack.queue_mails(mails)  # one commit; the running cluster starts on it at once
             wait_for(lambda: len(sink.raw) >= mails, timeout=600, every=0.05)
             first, last = sink.arrived_at[0], sink.arrived_at[-1]
+            held = tree_memory_mb(cluster.pid)
             result = {
                 "mails_per_s": (mails - 1) / (last - first),
                 "smtp_connections": sink.connections,
-                "cluster_rss_mb": tree_rss_mb(cluster.pid),
+                "cluster_rss_mb": held["rss"],
+                "cluster_pss_mb": held["pss"],
             }
         result["database_is_locked"] = stack.log().count("database is locked")
         sink.clear()
@@ -87,7 +89,8 @@ def main(argv=None):
 
     kinds = ["sqlite"] + (["postgres"] if postgres_url() else [])
     runs = {kind: [drain(kind, args.mails) for _ in range(args.runs)] for kind in kinds}
-    keys = ["mails_per_s", "ceiling_mails_per_s", "share_of_ceiling", "smtp_connections", "cluster_rss_mb", "database_is_locked"]
+    keys = ["mails_per_s", "ceiling_mails_per_s", "share_of_ceiling", "smtp_connections", "cluster_rss_mb", "cluster_pss_mb",
+            "database_is_locked"]
     result = {"machine": machine(), "mails": args.mails, "runs": runs,
               "summary": {kind: {k: summary(r, k) for k in keys} for kind, r in runs.items()}}
     rows = []
@@ -99,7 +102,7 @@ def main(argv=None):
             (f"{kind}: share of ceiling", fmt(s["share_of_ceiling"])),
             (f"{kind}: SMTP connections opened", fmt(s["smtp_connections"])),
             (f"{kind}: 'database is locked' lines", fmt(s["database_is_locked"])),
-            (f"{kind}: cluster RSS MB", fmt(s["cluster_rss_mb"])),
+            (f"{kind}: cluster RSS / PSS MB (6 processes)", memory(s, "cluster")),
         ]
     if "postgres" not in kinds:
         rows.append(("postgres", "skipped: PostgreSQL not reachable (TEST_POSTGRES_URL)"))

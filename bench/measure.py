@@ -22,18 +22,24 @@ def summary(runs, key):
     return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
 
 
-def tree_rss_mb(pid):
-    """Resident memory of a process and all its descendants, in MB (from /proc)."""
+def tree_memory_mb(pid):
+    """Resident memory of a process and all its descendants, in MB (from /proc): `rss` counts
+    the pages that forked workers share with their parent once per process, `pss` splits
+    them between the processes, so it is what the tree really holds."""
+    total = {"rss": 0.0, "pss": 0.0}
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    total = sum(tree_rss_mb(int(child)) for child in children)
+    for child in children:
+        for key, value in tree_memory_mb(int(child)).items():
+            total[key] += value
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                name, _, rest = line.partition(":")
+                if name in ("Rss", "Pss"):
+                    total[name.lower()] += int(rest.split()[0]) / 1024
     except FileNotFoundError:  # it ended meanwhile
         pass
-    return round(total, 1)
+    return {key: round(value, 1) for key, value in total.items()}
 
 
 def machine():
@@ -54,3 +60,8 @@ def fmt(stat, unit=""):
     if stat is None:
         return "n/a"
     return f"{stat['median']}{unit} (range {stat['min']}-{stat['max']})"
+
+
+def memory(stats, name):
+    """'RSS / PSS' medians of `name`'s process tree, from a summary holding both."""
+    return f"{stats[f'{name}_rss_mb']['median']} / {stats[f'{name}_pss_mb']['median']}"

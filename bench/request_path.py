@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.measure import fmt, machine, percentile, report, summary, tree_rss_mb
+from bench.measure import fmt, machine, memory, percentile, report, summary, tree_memory_mb
 from tests.http_browser import HttpBrowser
 from tests.site_processes import Stack, wait_for
 from tests.smtp_sink import SmtpSink
@@ -89,8 +89,9 @@ def run_case(*, delay, path, requests, concurrency, measure_latency):
                 idle = inbox_latencies(sink, idle_emails, idle_timings, timeout=30)
                 result["inbox_p50_ms_idle"] = percentile(idle, 50)
                 result["inbox_p95_ms_idle"] = percentile(idle, 95)
-            result["web_rss_mb"] = tree_rss_mb(web.pid)
-            result["cluster_rss_mb"] = tree_rss_mb(cluster.pid)
+            for name, process in (("web", web), ("cluster", cluster)):
+                held = tree_memory_mb(process.pid)
+                result[f"{name}_rss_mb"], result[f"{name}_pss_mb"] = held["rss"], held["pss"]
             result["database_is_locked"] = stack.log().count("database is locked")
         return result
 
@@ -116,7 +117,8 @@ def main(argv=None):
 
     result = {"machine": machine(), "runs": runs}
     keys = ["req_per_s", "post_p50_ms", "post_p95_ms", "post_p99_ms", "inbox_p50_ms_loaded",
-            "inbox_p95_ms_loaded", "inbox_p50_ms_idle", "inbox_p95_ms_idle", "web_rss_mb", "cluster_rss_mb"]
+            "inbox_p95_ms_loaded", "inbox_p50_ms_idle", "inbox_p95_ms_idle",
+            "web_rss_mb", "web_pss_mb", "cluster_rss_mb", "cluster_pss_mb"]
     result["summary"] = {name: {k: summary(r, k) for k in keys if summary(r, k)} for name, r in runs.items()}
     s = result["summary"]
     ours_500, base_500, ours_0 = (s[n]["req_per_s"]["median"] for n in ("ours_500ms", "baseline_500ms", "ours_0ms"))
@@ -132,8 +134,8 @@ def main(argv=None):
     rows += [
         ("inbox latency idle p50/p95 ms", f"{s['ours_0ms']['inbox_p50_ms_idle']['median']} / {s['ours_0ms']['inbox_p95_ms_idle']['median']}"),
         ("inbox latency loaded p50/p95 ms", f"{s['ours_0ms']['inbox_p50_ms_loaded']['median']} / {s['ours_0ms']['inbox_p95_ms_loaded']['median']}"),
-        ("web RSS MB (master + 2 workers)", fmt(s["ours_0ms"]["web_rss_mb"])),
-        ("cluster RSS MB", fmt(s["ours_0ms"]["cluster_rss_mb"])),
+        ("web RSS / PSS MB (master + 2 workers)", memory(s["ours_0ms"], "web")),
+        ("cluster RSS / PSS MB (6 processes)", memory(s["ours_0ms"], "cluster")),
         ("goal: ours@500 / baseline@500 >= 15", result["goals"]["ours_500ms_vs_baseline_500ms"]),
         ("goal: ours@500 / ours@0 >= 0.9", result["goals"]["ours_500ms_vs_ours_0ms"]),
     ]

@@ -182,6 +182,10 @@ VERIFICATION_RETENTION_DAYS = env.int("VERIFICATION_RETENTION_DAYS", default=30)
 # (killed, machine gone) is handed out again, `retry` seconds after it was taken; that is
 # longer than `timeout`, so a slow job is never run twice at once.
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=60)
+if Q_TIMEOUT <= 4 * EMAIL_TIMEOUT:
+    # A mail job starts no send after Q_TIMEOUT / 2, and its last one may wait EMAIL_TIMEOUT
+    # twice (send, reconnect, send): it must end before Django-Q2 stops it half-way.
+    raise ImproperlyConfigured("Q_TIMEOUT must be more than four times EMAIL_TIMEOUT.")
 Q_CLUSTER = {
     "name": "mail",
     "orm": "default",

@@ -188,10 +188,9 @@ class Stack:
 
 USERS_AND_MAILS = """
 import uuid
-from django.db import transaction
 from accounts.models import User
 from verification.models import OutboundEmail
-from verification.outbox import enqueue
+from verification.outbox import wake_a_worker
 run = uuid.uuid4().hex[:8]
 users = User.objects.bulk_create(
     User(username=f"u{{run}}{{n}}", email=f"u{{run}}{{n}}@example.com", is_active=True)
@@ -199,9 +198,7 @@ users = User.objects.bulk_create(
 )
 if {queue}:
     emails = OutboundEmail.objects.bulk_create(OutboundEmail(user=u, kind="{kind}") for u in users)
-    with transaction.atomic():  # one commit: the workers see the whole batch at once
-        for email in emails:
-            enqueue(email.pk)
+    wake_a_worker()  # after the commit above: the workers see the whole batch at once
 print(__import__("json").dumps([u.email for u in users]))
 """
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 from django_q.signing import SignedPackage
@@ -19,8 +20,14 @@ Status = OutboundEmail.Status
 Kind = OutboundEmail.Kind
 
 
+def record_for(user, kind=Kind.PASSWORD_CHANGED, **fields):
+    return OutboundEmail(user=user, kind=kind, **fields)
+
+
 def record(user, kind=Kind.PASSWORD_CHANGED, **fields):
-    return OutboundEmail.objects.create(user=user, kind=kind, **fields)
+    email = record_for(user, kind, **fields)
+    email.save()
+    return email
 
 
 def test_a_reset_mail_has_text_and_html_with_the_code_and_a_site_url_link(
@@ -47,23 +54,68 @@ def test_the_request_only_records_the_mail(client, user, django_capture_on_commi
     assert OutboundEmail.objects.get().status == Status.QUEUED
 
 
-def test_a_job_gets_only_the_mail_id(client, user, django_capture_on_commit_callbacks, monkeypatch):
-    monkeypatch.setattr(Conf, "SYNC", False)  # let the task reach the ORM queue
+def queued_jobs():
+    return [SignedPackage.loads(job.payload) for job in OrmQ.objects.order_by("pk")]
+
+
+def test_a_job_carries_no_arguments_and_a_burst_of_requests_queues_one(
+    db, client, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(Conf, "SYNC", False)  # let the jobs reach the ORM queue
+    for member in UserFactory.create_batch(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("accounts:password_reset"), {"email": member.email})
+
+    [job] = queued_jobs()  # not yet taken by a worker: it will find all three mails
+    assert (job["func"], job["args"], job["kwargs"]) == ("verification.tasks.deliver_due_mail", (), {})
+    assert OutboundEmail.objects.filter(status=Status.QUEUED).count() == 3
+
+
+def test_a_request_after_a_worker_took_the_job_queues_another(
+    client, user, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(Conf, "SYNC", False)
+    outbox.wake_a_worker()
+    OrmQ.objects.update(lock=timezone.now() + timedelta(minutes=2))  # what the broker does on taking it
+
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("accounts:password_reset"), {"email": user.email})
 
-    [queued] = OrmQ.objects.all()
-    task = SignedPackage.loads(queued.payload)
-    assert task["func"] == "verification.tasks.deliver_email"
-    assert task["args"] == (OutboundEmail.objects.get().pk,)
-    assert task["kwargs"] == {}
+    assert len(queued_jobs()) == 2
 
 
-def test_delivering_the_same_record_twice_sends_it_once(user, smtp_sink):
+def test_a_job_sends_a_backlog_in_batches_and_wakes_a_second_worker(user, smtp_sink, monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", False)
+    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(2 * outbox.BATCH_SIZE + 5))
+
+    outbox.deliver_due_mail()
+
+    assert len(smtp_sink.wait_for(2 * outbox.BATCH_SIZE + 5)) == 2 * outbox.BATCH_SIZE + 5
+    assert set(OutboundEmail.objects.values_list("status", "attempts")) == {(Status.SENT, 1)}
+    assert len(queued_jobs()) == 1  # woken by the first full batch; it will find nothing left
+
+
+def test_a_job_out_of_time_puts_back_what_it_did_not_try(user, smtp_sink, monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(outbox, "JOB_TIME", 0.5)
+    smtp_sink.delay = 0.3  # a slow server: two sends fit in the job's time
+    emails = OutboundEmail.objects.bulk_create(record_for(user) for _ in range(5))
+
+    outbox.deliver_due_mail()
+
+    sent = OutboundEmail.objects.filter(status=Status.SENT)
+    assert len(smtp_sink.wait_for(2)) == sent.count() == 2
+    put_back = OutboundEmail.objects.exclude(status=Status.SENT)
+    assert set(put_back.values_list("status", "attempts", "lease_expires_at")) == {(Status.QUEUED, 0, None)}
+    assert [e.pk for e in put_back.order_by("pk")] == [e.pk for e in emails[2:]]
+    assert len(queued_jobs()) == 1  # another job takes them up
+
+
+def test_delivering_twice_sends_once(user, smtp_sink):
     email = record(user)
 
-    outbox.deliver_email(email.pk)
-    outbox.deliver_email(email.pk)
+    outbox.deliver_due_mail()
+    outbox.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(1)) == 1
     email.refresh_from_db()
@@ -73,12 +125,14 @@ def test_delivering_the_same_record_twice_sends_it_once(user, smtp_sink):
 
 def test_one_connection_carries_many_mails_and_is_reopened_when_dropped(user, smtp_sink):
     for _ in range(5):
-        outbox.deliver_email(record(user).pk)
+        record(user)
+        outbox.deliver_due_mail()
     assert smtp_sink.connections == 1
 
     smtp_sink.stop()  # the server goes away, taking the open connection with it
     smtp_sink.start()
-    outbox.deliver_email(record(user).pk)
+    record(user)
+    outbox.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(6)) == 6
     assert smtp_sink.connections == 2
@@ -90,23 +144,23 @@ def test_a_temporary_refusal_is_retried_after_a_backoff(user, smtp_sink, answer,
     smtp_sink.refuse_next(2, answer)
     email = record(user)
 
-    outbox.deliver_email(email.pk)
+    outbox.deliver_due_mail()
     email.refresh_from_db()
     assert email.status == Status.RETRYING and answer.split()[0] in email.last_error
     first_wait = email.next_attempt_at - time_machine.now
     assert timedelta(seconds=15) <= first_wait <= timedelta(seconds=30)
 
-    outbox.deliver_email(email.pk)  # not due yet: nothing happens
+    outbox.deliver_due_mail()  # not due yet: nothing happens
     assert OutboundEmail.objects.get().attempts == 1
 
     time_machine.advance(seconds=31)
-    outbox.deliver_email(email.pk)
+    outbox.deliver_due_mail()
     email.refresh_from_db()
     assert email.status == Status.RETRYING and email.attempts == 2
     assert timedelta(seconds=30) <= email.next_attempt_at - time_machine.now <= timedelta(seconds=60)
 
     time_machine.advance(seconds=61)
-    outbox.deliver_email(email.pk)
+    outbox.deliver_due_mail()
     assert len(smtp_sink.wait_for(1)) == 1
     assert OutboundEmail.objects.get().status == Status.SENT
 
@@ -115,9 +169,9 @@ def test_a_permanent_refusal_fails_at_once_with_the_servers_words(user, smtp_sin
     smtp_sink.refuse_next(1, "550 5.1.1 Mailbox unavailable")
     email = record(user)
 
-    outbox.deliver_email(email.pk)
+    outbox.deliver_due_mail()
     time_machine.advance(days=1)
-    outbox.deliver_email(email.pk)
+    outbox.deliver_due_mail()
 
     email.refresh_from_db()
     assert email.status == Status.FAILED and email.attempts == 1
@@ -131,7 +185,7 @@ def test_a_server_that_is_down_is_tried_a_bounded_number_of_times(user, settings
     email = record(user)
 
     for _ in range(5):
-        outbox.deliver_email(email.pk)
+        outbox.deliver_due_mail()
         time_machine.advance(hours=2)
 
     email.refresh_from_db()
@@ -156,7 +210,7 @@ def test_a_retried_code_mail_carries_a_fresh_code_and_only_the_last_one_works(
     assert OneTimeSecret.objects.get().state == "active"  # issued for the refused attempt
 
     time_machine.advance(minutes=1)
-    outbox.deliver_email(OutboundEmail.objects.get().pk)
+    outbox.deliver_due_mail()
 
     [message] = smtp_sink.wait_for(1)
     assert [s.state for s in OneTimeSecret.objects.all()] == ["active", "revoked"]
@@ -170,11 +224,11 @@ def test_a_job_that_died_mid_send_is_taken_over_after_its_lease(user, smtp_sink,
         status=Status.SENDING, attempts=1, lease_expires_at=time_machine.now + outbox.LEASE
     )
 
-    outbox.deliver_email(email.pk)  # the first job still holds it
+    outbox.deliver_due_mail()  # the first job still holds it
     assert smtp_sink.messages == []
 
     time_machine.advance(seconds=outbox.LEASE.total_seconds() + 1)
-    outbox.deliver_email(email.pk)
+    outbox.deliver_due_mail()
     assert len(smtp_sink.wait_for(1)) == 1
 
 
@@ -194,25 +248,27 @@ def test_staff_can_retry_a_failed_mail_and_cancel_a_waiting_one(
     waiting.refresh_from_db()
     assert failed.status == Status.SENT and failed.attempts == 1
     assert waiting.status == Status.CANCELLED
-    outbox.deliver_email(waiting.pk)
+    outbox.deliver_due_mail()
     assert len(smtp_sink.wait_for(1)) == 1
 
 
-def test_the_sweep_requeues_stranded_mail_and_purges_old_rows(user, monkeypatch, time_machine, settings):
+def test_the_sweep_wakes_a_worker_for_waiting_mail_and_purges_old_rows(
+    user, monkeypatch, time_machine, settings
+):
     monkeypatch.setattr(Conf, "SYNC", False)
-    stranded = record(user)
+    assert outbox.sweep_outbox()["mail_waiting"] is False and queued_jobs() == []
+
+    waiting = record(user)  # its job was lost
     sent_long_ago = record(user, status=Status.SENT)
     OutboundEmail.objects.filter(pk=sent_long_ago.pk).update(
         created_at=time_machine.now - timedelta(days=settings.VERIFICATION_RETENTION_DAYS + 1)
     )
-    time_machine.advance(minutes=11)
 
     result = outbox.sweep_outbox()
 
-    assert result["requeued"] == 1 and result["emails"] == 1
-    [queued] = OrmQ.objects.all()
-    assert SignedPackage.loads(queued.payload)["args"] == (stranded.pk,)
-    assert list(OutboundEmail.objects.all()) == [stranded]
+    assert result["mail_waiting"] is True and result["emails"] == 1
+    assert [job["func"] for job in queued_jobs()] == ["verification.tasks.deliver_due_mail"]
+    assert list(OutboundEmail.objects.all()) == [waiting]
 
 
 def test_a_migration_schedules_the_sweep_every_minute(db):

@@ -1,4 +1,4 @@
-"""SECURITY.md 4 under real parallelism: threads with their own connections, real commits.
+"""SECURITY.md 4, and the outbox's claims, under real parallelism: threads with their own connections, real commits.
 
 SQLite runs one writer at a time, so these only prove something on PostgreSQL; bin/test runs
 the suite a second time there when a server is reachable.
@@ -11,8 +11,10 @@ import pytest
 from django.db import connection, connections
 
 from tests.factories import UserFactory
-from verification import ratelimit, services
-from verification.models import OneTimeSecret, Purpose
+from django_q.conf import Conf
+
+from verification import outbox, ratelimit, services
+from verification.models import OneTimeSecret, OutboundEmail, Purpose
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -89,3 +91,18 @@ def test_parallel_requests_never_pass_a_rate_limit(settings):
     results = in_parallel(20, lambda: ratelimit.hit("request_from_ip", "203.0.113.5"))
 
     assert results.count(0) == 5
+
+
+def test_parallel_jobs_draining_one_outbox_send_every_mail_once(mailoutbox, monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", False)  # the wake-ups only queue jobs; these threads are the workers
+    OutboundEmail.objects.bulk_create(
+        OutboundEmail(user=user, kind="password_changed") for user in UserFactory.create_batch(200)
+    )
+
+    results = in_parallel(6, outbox.deliver_due_mail)
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sorted(m.extra_headers["Message-ID"] for m in mailoutbox) == sorted(
+        OutboundEmail.objects.values_list("message_id", flat=True)
+    )
+    assert set(OutboundEmail.objects.values_list("status", "attempts")) == {("sent", 1)}

@@ -57,6 +57,15 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
     assert f"{missing} must be set when DEBUG is off" in result.stderr
 
 
+def test_a_mail_job_timeout_too_short_for_the_smtp_timeout_is_refused():
+    env = site_environment(database_url=PRODUCTION["DATABASE_URL"], smtp_port=25, web_port=443)
+
+    result = manage("check", env={**env, **PRODUCTION, "EMAIL_TIMEOUT": "30", "Q_TIMEOUT": "60"})
+
+    assert result.returncode != 0
+    assert "Q_TIMEOUT must be more than four times EMAIL_TIMEOUT" in result.stderr
+
+
 def test_codes_come_from_secrets_as_zero_padded_digits(user, monkeypatch):
     monkeypatch.setattr(services.secrets, "randbelow", lambda bound: 42 if bound == 10**6 else 0)
 

@@ -1,29 +1,38 @@
 """The outbox: a request records the mail it owes; Django-Q2 jobs deliver it.
 
-A job receives an OutboundEmail id and nothing else (Django-Q2 pickles arguments into its
-tables). The record, not Django-Q2, owns delivery:
+The record, not Django-Q2, owns delivery. A job carries no arguments at all (Django-Q2
+pickles arguments into its tables): it *drains* the outbox.
 
-- a job *claims* its record with one conditional UPDATE, so a job run twice, or taken by two
-  clusters, sends once;
-- a failure is classified: an SMTP 5xx fails the record for good, anything else is retried
-  with exponential backoff and jitter, up to VERIFICATION_MAIL_MAX_ATTEMPTS;
-- a retry is a new job that the ORM broker hands out no earlier than the record's
-  `next_attempt_at`; a periodic sweep re-queues records whose job was lost.
+- A job claims a batch of due mails in one short transaction (`SELECT … FOR UPDATE SKIP
+  LOCKED` on PostgreSQL, the single writer on SQLite), so two jobs, or two clusters, never
+  take the same mail; each mail is marked sent the moment its server accepted it, so a worker
+  that dies can send again at most the mail it had in flight.
+- A request only wakes a worker: it queues a job unless one is queued and not yet taken,
+  since that one will start after this commit and find this mail. One job per mail would
+  cost the ORM broker two writes a mail on top of ours; this way a burst of mail costs a
+  few jobs. A job that finds a full batch wakes another worker, so a backlog is drained by
+  all of them.
+- A failure is classified: an SMTP 5xx fails the record for good, anything else is retried
+  with exponential backoff and jitter, up to VERIFICATION_MAIL_MAX_ATTEMPTS; a retry wakes a
+  worker no earlier than the record's `next_attempt_at`.
+- The periodic sweep wakes a worker whenever claimable mail is waiting, so a lost job or a
+  worker killed mid-batch delays mail by a minute at most (plus the lease, for the latter).
 
 A mail sent again carries a freshly issued code or link, which revokes the one before.
 """
 
 import logging
 import random
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
-from django.utils import translation
+from django.db.models import Case, F, Value, When
+from django.utils import timezone, translation
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
-from django_q.models import Failure
+from django_q.models import Failure, OrmQ
 from django_q.tasks import async_task
 
 from verification import clock, messages, ratelimit, smtp
@@ -34,21 +43,28 @@ logger = logging.getLogger(__name__)
 Status = OutboundEmail.Status
 DONE = [Status.SENT, Status.FAILED, Status.CANCELLED]
 
-# A job owns a claimed record this long. Longer than a job may run (Django-Q2 stops it after
-# Q_CLUSTER["timeout"]), shorter than the broker's redelivery of a lost job (["retry"]).
+# Mails one claim takes. Big enough that claiming costs little per mail, small enough that a
+# second worker finds work while the first sends its batch.
+BATCH_SIZE = 10
+# A job starts no new send after this long, so that it ends well inside Django-Q2's timeout
+# even if its last send waits EMAIL_TIMEOUT twice (send, reconnect, send); what it claimed
+# and did not start goes back to the queue.
+JOB_TIME = settings.Q_CLUSTER["timeout"] / 2
+# A job owns the mails it claimed this long: longer than a job may run, shorter than the
+# broker's redelivery of a lost job (Q_CLUSTER["retry"]), which then takes them over.
 LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 1.5)
 
 
 def queue_email(*, user, kind):
-    """Record a mail for `user` and hand its id to the workers once the transaction commits."""
+    """Record a mail for `user` and wake a worker once the transaction commits."""
     email = OutboundEmail.objects.create(user=user, kind=kind, language=translation.get_language() or "")
-    transaction.on_commit(lambda: enqueue(email.pk))
+    transaction.on_commit(wake_a_worker)
     return email
 
 
 class _DelayedOrmBroker(ORM):
     """The ORM broker hands out only rows whose `lock` time has passed (that is how it
-    re-delivers unacknowledged tasks); writing a future time there delays a task."""
+    re-delivers unacknowledged jobs); writing a future time there delays a job."""
 
     def __init__(self, not_before):
         super().__init__(list_key=Conf.CLUSTER_NAME)
@@ -58,21 +74,62 @@ class _DelayedOrmBroker(ORM):
         return self.get_connection().create(key=self.list_key, payload=task, lock=self.not_before).pk
 
 
-def enqueue(email_id, *, not_before=None):
-    """Queue the job that delivers `email_id`, to run now or not before `not_before`."""
-    options = {"task_name": f"mail-{email_id}"}
+def _a_job_is_waiting():
+    """True when a job is queued, due and not yet taken by any worker: it will run after now.
+    (The broker marks a job taken by moving its `lock` into the future.)"""
+    return OrmQ.objects.using(Conf.ORM).filter(key=Conf.CLUSTER_NAME, lock__lte=timezone.now()).exists()
+
+
+def wake_a_worker(*, not_before=None):
+    """Make sure a job drains the outbox after this moment, or not before `not_before`."""
+    options = {"task_name": "deliver-due-mail"}
     if not_before is not None and not Conf.SYNC:
         options["broker"] = _DelayedOrmBroker(not_before)
-    async_task("verification.tasks.deliver_email", email_id, **options)
-
-
-def deliver_email(email_id):
-    """Send one recorded mail unless it is sent, taken or not yet due. Never raises: what
-    happens next is decided here and written on the record."""
-    email = _claim(email_id)
-    if email is None:
-        logger.info("Mail %s is not due, or is sent or being sent elsewhere; skipped.", email_id)
+    elif not Conf.SYNC and _a_job_is_waiting():
         return
+    async_task("verification.tasks.deliver_due_mail", **options)
+
+
+def deliver_due_mail():
+    """Send due mail, a batch at a time, until none is left or this job has run long enough.
+    Never raises: what happens to each mail is decided here and written on its record."""
+    stop_at = time.monotonic() + JOB_TIME
+    while batch := _claim_batch():
+        if len(batch) == BATCH_SIZE:
+            # More may be waiting: make sure a job is there for an idle worker (of this
+            # cluster or another) to take, while this one sends.
+            wake_a_worker()
+        for position, email in enumerate(batch):
+            if time.monotonic() > stop_at:
+                _release(batch[position:])
+                wake_a_worker()
+                return
+            _send(email)
+        if len(batch) < BATCH_SIZE:
+            return
+
+
+def _claim_batch():
+    now = clock.now()
+    with transaction.atomic():
+        due = OutboundEmail.claimable().order_by("pk").select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:BATCH_SIZE])
+        OutboundEmail.objects.filter(pk__in=ids).update(
+            status=Status.SENDING, lease_expires_at=now + LEASE, attempts=F("attempts") + 1
+        )
+    return list(OutboundEmail.objects.select_related("user").filter(pk__in=ids).order_by("pk"))
+
+
+def _release(emails):
+    """Put claimed mails that this job did not try back in the queue, their attempt uncounted."""
+    OutboundEmail.objects.filter(pk__in=[e.pk for e in emails], status=Status.SENDING).update(
+        status=Case(When(attempts=1, then=Value(Status.QUEUED)), default=Value(Status.RETRYING)),
+        attempts=F("attempts") - 1,
+        lease_expires_at=None,
+    )
+
+
+def _send(email):
     try:
         smtp.send(messages.compose(email))
     except Exception as error:
@@ -81,14 +138,6 @@ def deliver_email(email_id):
     OutboundEmail.objects.filter(pk=email.pk, status=Status.SENDING).update(
         status=Status.SENT, sent_at=clock.now(), lease_expires_at=None, next_attempt_at=None
     )
-
-
-def _claim(email_id):
-    now = clock.now()
-    claimed = OutboundEmail.claimable().filter(pk=email_id).update(
-        status=Status.SENDING, lease_expires_at=now + LEASE, attempts=F("attempts") + 1
-    )
-    return OutboundEmail.objects.select_related("user").get(pk=email_id) if claimed else None
 
 
 def backoff(attempt):
@@ -115,7 +164,7 @@ def _record_failure(email, error):
         "giving up" if give_up else f"retry at {retry_at:%H:%M:%S}", type(error).__name__,
     )
     if retry_at is not None:
-        enqueue(email.pk, not_before=retry_at)
+        wake_a_worker(not_before=retry_at)
 
 
 # --- Operators (the admin's actions) -----------------------------------------------------
@@ -127,8 +176,7 @@ def retry_now(queryset):
     OutboundEmail.objects.filter(pk__in=ids).update(
         status=Status.RETRYING, attempts=0, next_attempt_at=clock.now()
     )
-    for email_id in ids:
-        transaction.on_commit(lambda email_id=email_id: enqueue(email_id))
+    transaction.on_commit(wake_a_worker)
     return len(ids)
 
 
@@ -141,21 +189,13 @@ def cancel(queryset):
 
 # --- The periodic sweep ---------------------------------------------------------------------
 
-# A claimable record this late has lost its job (nothing else keeps a job from running for
-# so long while the cluster sweeps); re-queuing one that still has a job costs a no-op run.
-STRANDED_AFTER = timedelta(minutes=10)
-
 
 def sweep_outbox():
-    """Re-queue mail whose job was lost, and delete what is past its retention."""
+    """Wake a worker for mail left waiting, and delete what is past its retention."""
     now = clock.now()
-    late = now - STRANDED_AFTER
-    stranded = OutboundEmail.claimable().filter(
-        Q(next_attempt_at__lte=late) | Q(next_attempt_at=None, created_at__lte=late)
-    )
-    requeued = list(stranded.values_list("pk", flat=True)[:1000])
-    for email_id in requeued:
-        enqueue(email_id)
+    waiting = OutboundEmail.claimable().exists()
+    if waiting:  # a lost job, a worker killed mid-batch: nothing else would come for it
+        wake_a_worker()
     kept_since = now - timedelta(days=settings.VERIFICATION_RETENTION_DAYS)
     purged = {
         "emails": OutboundEmail.objects.filter(status__in=DONE, created_at__lt=kept_since),
@@ -164,5 +204,5 @@ def sweep_outbox():
         "failed jobs": Failure.objects.filter(stopped__lt=kept_since),
     }
     counts = {name: rows.delete()[0] for name, rows in purged.items()}
-    logger.info("Outbox sweep: re-queued %s, deleted %s", len(requeued), counts)
-    return {"requeued": len(requeued), **counts}
+    logger.info("Outbox sweep: mail waiting: %s; deleted %s", waiting, counts)
+    return {"mail_waiting": waiting, **counts}

@@ -1,10 +1,10 @@
-"""Django-Q2 entry points. Jobs take ids only: their arguments are pickled into the queue."""
+"""Django-Q2 entry points. Jobs take no arguments: what to send is in the outbox table."""
 
 from verification import outbox
 
 
-def deliver_email(email_id):
-    outbox.deliver_email(email_id)
+def deliver_due_mail():
+    outbox.deliver_due_mail()
 
 
 def sweep_outbox():
