@@ -66,7 +66,7 @@ def drain(kind, mails):
         with stack.qcluster() as cluster:
             stack.queue_mails(mails)  # one commit; the running cluster starts on it at once
             wait_for(lambda: len(sink.raw) >= mails, timeout=600, every=0.05)
-            first, last = sink.arrived_at[0], sink.arrived_at[-1]
+            first, last = sink.arrived_at[0], sink.arrived_at[mails - 1]
             held = tree_memory_mb(cluster.pid)
             result = {
                 "mails_per_s": (mails - 1) / (last - first),
@@ -75,6 +75,7 @@ def drain(kind, mails):
                 "cluster_pss_mb": held["pss"],
             }
         result["database_is_locked"] = stack.log().count("database is locked")
+        result["sent_twice"] = len(sink.raw) - len({message["Message-ID"] for message in sink.messages})
         sink.clear()
         result["ceiling_mails_per_s"] = float(stack.python(CEILING.format(count=mails)).split()[-1])
         result["share_of_ceiling"] = result["mails_per_s"] / result["ceiling_mails_per_s"]
@@ -90,7 +91,7 @@ def main(argv=None):
     kinds = ["sqlite"] + (["postgres"] if postgres_url() else [])
     runs = {kind: [drain(kind, args.mails) for _ in range(args.runs)] for kind in kinds}
     keys = ["mails_per_s", "ceiling_mails_per_s", "share_of_ceiling", "smtp_connections", "cluster_rss_mb", "cluster_pss_mb",
-            "database_is_locked"]
+            "database_is_locked", "sent_twice"]
     result = {"machine": machine(), "mails": args.mails, "runs": runs,
               "summary": {kind: {k: summary(r, k) for k in keys} for kind, r in runs.items()}}
     rows = []
@@ -102,6 +103,7 @@ def main(argv=None):
             (f"{kind}: share of ceiling", fmt(s["share_of_ceiling"])),
             (f"{kind}: SMTP connections opened", fmt(s["smtp_connections"])),
             (f"{kind}: 'database is locked' lines", fmt(s["database_is_locked"])),
+            (f"{kind}: mails that arrived twice", fmt(s["sent_twice"])),
             (f"{kind}: cluster RSS / PSS MB (6 processes)", memory(s, "cluster")),
         ]
     if "postgres" not in kinds:
