@@ -197,7 +197,7 @@ users = User.objects.bulk_create(
     for n in range({count})
 )
 if {queue}:
-    emails = OutboundEmail.objects.bulk_create(OutboundEmail(user=u, kind="{kind}") for u in users)
+    OutboundEmail.objects.bulk_create(OutboundEmail(user=u, kind="{kind}") for u in users)
     wake_a_worker()  # after the commit above: the workers see the whole batch at once
 print(__import__("json").dumps([u.email for u in users]))
 """

@@ -25,9 +25,7 @@ def record_for(user, kind=Kind.PASSWORD_CHANGED, **fields):
 
 
 def record(user, kind=Kind.PASSWORD_CHANGED, **fields):
-    email = record_for(user, kind, **fields)
-    email.save()
-    return email
+    return OutboundEmail.objects.create(user=user, kind=kind, **fields)
 
 
 def test_a_reset_mail_has_text_and_html_with_the_code_and_a_site_url_link(

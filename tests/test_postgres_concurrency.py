@@ -1,4 +1,5 @@
-"""SECURITY.md 4, and the outbox's claims, under real parallelism: threads with their own connections, real commits.
+"""SECURITY.md 4, and the outbox's claims, under real parallelism: threads with their own
+connections, real commits.
 
 SQLite runs one writer at a time, so these only prove something on PostgreSQL; bin/test runs
 the suite a second time there when a server is reachable.
@@ -9,10 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
-
-from tests.factories import UserFactory
 from django_q.conf import Conf
 
+from tests.factories import UserFactory
 from verification import outbox, ratelimit, services
 from verification.models import OneTimeSecret, OutboundEmail, Purpose
 
