@@ -29,10 +29,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Value, When
-from django.utils import timezone, translation
+from django.utils import translation
+from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
-from django_q.models import Failure, OrmQ
+from django_q.models import Failure
 from django_q.tasks import async_task
 
 from verification import clock, messages, ratelimit, smtp
@@ -74,20 +75,17 @@ class _DelayedOrmBroker(ORM):
         return self.get_connection().create(key=self.list_key, payload=task, lock=self.not_before).pk
 
 
-def _a_job_is_waiting():
-    """True when a job is queued, due and not yet taken by any worker: it will run after now.
-    (The broker marks a job taken by moving its `lock` into the future.)"""
-    return OrmQ.objects.using(Conf.ORM).filter(key=Conf.CLUSTER_NAME, lock__lte=timezone.now()).exists()
-
-
 def wake_a_worker(*, not_before=None):
     """Make sure a job drains the outbox after this moment, or not before `not_before`."""
-    options = {"task_name": "deliver-due-mail"}
-    if not_before is not None and not Conf.SYNC:
-        options["broker"] = _DelayedOrmBroker(not_before)
-    elif not Conf.SYNC and _a_job_is_waiting():
-        return
-    async_task("verification.tasks.deliver_due_mail", **options)
+    if not_before is not None:
+        broker = _DelayedOrmBroker(not_before)
+    else:
+        broker = get_broker()
+        # A job that no worker has taken yet (taking one moves its `lock` into the future, out
+        # of `queue_size`) starts after now, so it will find this mail too.
+        if not Conf.SYNC and broker.queue_size():
+            return
+    async_task("verification.tasks.deliver_due_mail", task_name="deliver-due-mail", broker=broker)
 
 
 def deliver_due_mail():
