@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.measure import fmt, memory, machine, report, summary, tree_memory_mb
+from bench.measure import fmt, machine, medians, report, summary, tree_memory_mb
 from tests.site_processes import Stack, scratch_database, wait_for
 from tests.smtp_sink import SmtpSink
 
@@ -104,7 +104,7 @@ def main(argv=None):
             (f"{kind}: SMTP connections opened", fmt(s["smtp_connections"])),
             (f"{kind}: 'database is locked' lines", fmt(s["database_is_locked"])),
             (f"{kind}: mails that arrived twice", fmt(s["sent_twice"])),
-            (f"{kind}: cluster RSS / PSS MB (6 processes)", memory(s, "cluster")),
+            (f"{kind}: cluster RSS / PSS MB (6 processes)", medians(s, "cluster_rss_mb", "cluster_pss_mb")),
         ]
     if "postgres" not in kinds:
         rows.append(("postgres", "skipped: PostgreSQL not reachable (TEST_POSTGRES_URL)"))

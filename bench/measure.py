@@ -62,6 +62,6 @@ def fmt(stat, unit=""):
     return f"{stat['median']}{unit} (range {stat['min']}-{stat['max']})"
 
 
-def memory(stats, name):
-    """'RSS / PSS' medians of `name`'s process tree, from a summary holding both."""
-    return f"{stats[f'{name}_rss_mb']['median']} / {stats[f'{name}_pss_mb']['median']}"
+def medians(stats, *keys):
+    """The medians of several summarized numbers as "a / b / c", for one table row."""
+    return " / ".join(str(stats[key]["median"]) for key in keys)

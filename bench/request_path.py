@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.measure import fmt, machine, memory, percentile, report, summary, tree_memory_mb
+from bench.measure import fmt, machine, medians, percentile, report, summary, tree_memory_mb
 from tests.http_browser import HttpBrowser
 from tests.site_processes import Stack, wait_for
 from tests.smtp_sink import SmtpSink
@@ -129,13 +129,14 @@ def main(argv=None):
     rows = []
     for name in cases:
         rows.append((f"{name} req/s", fmt(s[name]["req_per_s"])))
-        rows.append((f"{name} POST p50/p95/p99 ms", " / ".join(
-            str(s[name][k]["median"]) for k in ("post_p50_ms", "post_p95_ms", "post_p99_ms"))))
+        rows.append((f"{name} POST p50/p95/p99 ms",
+                     medians(s[name], "post_p50_ms", "post_p95_ms", "post_p99_ms")))
+    ours = s["ours_0ms"]
     rows += [
-        ("inbox latency idle p50/p95 ms", f"{s['ours_0ms']['inbox_p50_ms_idle']['median']} / {s['ours_0ms']['inbox_p95_ms_idle']['median']}"),
-        ("inbox latency loaded p50/p95 ms", f"{s['ours_0ms']['inbox_p50_ms_loaded']['median']} / {s['ours_0ms']['inbox_p95_ms_loaded']['median']}"),
-        ("web RSS / PSS MB (master + 2 workers)", memory(s["ours_0ms"], "web")),
-        ("cluster RSS / PSS MB (6 processes)", memory(s["ours_0ms"], "cluster")),
+        ("inbox latency idle p50/p95 ms", medians(ours, "inbox_p50_ms_idle", "inbox_p95_ms_idle")),
+        ("inbox latency loaded p50/p95 ms", medians(ours, "inbox_p50_ms_loaded", "inbox_p95_ms_loaded")),
+        ("web RSS / PSS MB (master + 2 workers)", medians(ours, "web_rss_mb", "web_pss_mb")),
+        ("cluster RSS / PSS MB (6 processes)", medians(ours, "cluster_rss_mb", "cluster_pss_mb")),
         ("goal: ours@500 / baseline@500 >= 15", result["goals"]["ours_500ms_vs_baseline_500ms"]),
         ("goal: ours@500 / ours@0 >= 0.9", result["goals"]["ours_500ms_vs_ours_0ms"]),
     ]
