@@ -65,8 +65,12 @@ def scratch_database(tmp_path):
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def manage(*args, env):
-    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+def manage(*args, env=None, check=True):
+    """Run `manage.py` with `args` in `env` (this process's by default); return the finished
+    process with its text output. With `check`, a non-zero exit raises."""
+    return subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=check, capture_output=True, text=True
+    )
 
 
 @contextmanager
@@ -145,11 +149,7 @@ class Stack:
 
     def python(self, code):
         """Run `code` in `manage.py shell` against this stack's database; return its output."""
-        result = subprocess.run(
-            [PYTHON, "manage.py", "shell", "--no-imports", "-c", code],
-            cwd=ROOT, env=self.env, check=True, capture_output=True, text=True,
-        )
-        return result.stdout
+        return manage("shell", "--no-imports", "-c", code, env=self.env).stdout
 
     def queue_mails(self, count, kind="password_changed"):
         """Make `count` users and queue one mail to each, as requests would."""

@@ -2,22 +2,18 @@
 gunicorn with WhiteNoise, HTTPS settings, and the health check."""
 
 import json
-import subprocess
 import urllib.error
 import urllib.request
 
 import pytest
 
 from tests.site_processes import (
-    PYTHON, ROOT, NoRedirects, free_port, gunicorn, manage, scratch_database, site_environment, wait_until_serving,
+    NoRedirects, free_port, gunicorn, manage, scratch_database, site_environment, wait_until_serving,
 )
 
 
 def test_migrations_match_the_models():
-    result = subprocess.run(
-        [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"],
-        cwd=ROOT, capture_output=True, text=True,
-    )
+    result = manage("makemigrations", "--check", "--dry-run", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
