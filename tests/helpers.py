@@ -18,6 +18,11 @@ def mailed_code(message):
     return match.group(1)
 
 
+def wrong_code(code):
+    """A well-formed guess that is not `code`."""
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
 def ask_for_code(client, deliver, email, mailoutbox):
     """Request a reset code for `email` and return it as mailed."""
     deliver(client.post, reverse("accounts:password_reset"), {"email": email})
