@@ -7,13 +7,15 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin, UsernameField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts import addresses
 from accounts.models import User
 from accounts.services import TooManyTries, check_reset_code
 from verification import ratelimit
-from verification.ratelimit import client_ip
+from verification.ratelimit import Scope, client_ip
 from verification.services import InvalidCode
 
 PASSWORD_MAX_LENGTH = 128
@@ -29,14 +31,17 @@ def password_fields():
     return fields
 
 
-def email_field(*, autofocus=False):
-    attrs = {"autocomplete": "email", "autofocus": autofocus}
-    return forms.EmailField(
-        label=_("Email"),
-        max_length=254,
-        widget=forms.EmailInput(attrs),
-        error_messages={"invalid": _("Enter a valid email address.")},
-    )
+class EmailAddressField(forms.CharField):
+    """An address as typed, cleaned to its canonical form (accounts/addresses.py), so that
+    every look-alike spelling of one mailbox is one account, one rate-limit key, one mail."""
+
+    def __init__(self, *, autofocus=False, **kwargs):
+        attrs = {"autocomplete": "email", "autofocus": autofocus, "maxlength": addresses.MAX_LENGTH}
+        super().__init__(label=_("Email"), widget=forms.EmailInput(attrs), **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return addresses.canonical_email(value) if value else value
 
 
 class SignUpForm(SetPasswordMixin, forms.Form):
@@ -47,19 +52,21 @@ class SignUpForm(SetPasswordMixin, forms.Form):
         help_text=User._meta.get_field("username").help_text,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
-    email = email_field()
+    email = EmailAddressField()
     password1, password2 = password_fields()
 
-    def clean_username(self):
-        username = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exists():
-            raise ValidationError(_("That username is taken."), code="username_taken")
-        return username
-
-    def clean_email(self):
-        return User.objects.normalize_email(self.cleaned_data["email"])
+    error_messages = {
+        **SetPasswordMixin.error_messages,
+        "username_taken": _("That username is taken."),
+    }
 
     def clean(self):
+        username, email = self.cleaned_data.get("username"), self.cleaned_data.get("email")
+        # A sign-up that was never activated keeps no claim on its username against a new
+        # sign-up for the same address, which replaces it (accounts/services.py).
+        pending_here = Q(email=email, is_active=False, email_verified_at=None)
+        if username and User.objects.filter(username__iexact=username).exclude(pending_here).exists():
+            self.username_taken()
         self.validate_passwords()
         candidate = User(
             username=self.cleaned_data.get("username", ""),
@@ -67,6 +74,12 @@ class SignUpForm(SetPasswordMixin, forms.Form):
         )
         self.validate_password_for_user(candidate)
         return self.cleaned_data
+
+    def username_taken(self):
+        self.add_error(
+            "username",
+            ValidationError(self.error_messages["username_taken"], code="username_taken"),
+        )
 
 
 class ThrottledSignIn:
@@ -79,7 +92,7 @@ class ThrottledSignIn:
 
     def clean(self):
         ip = client_ip(self.request) if self.request else ""
-        wait = ratelimit.seconds_until_allowed("failed_signin_from_ip", ip)
+        wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
         if wait:
             raise ValidationError(
                 self.too_many_wrong_passwords, code="rate_limited", params={"seconds": wait}
@@ -88,7 +101,7 @@ class ThrottledSignIn:
             return super().clean()
         except ValidationError as refused:
             if refused.code == "invalid_login":
-                ratelimit.hit("failed_signin_from_ip", ip)
+                ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
             raise
 
 
@@ -126,7 +139,7 @@ class LoginForm(ThrottledSignIn, AuthenticationForm):
 class EmailForm(forms.Form):
     """Asks for an address: for a new activation link or a password reset code."""
 
-    email = email_field(autofocus=True)
+    email = EmailAddressField(autofocus=True)
 
 
 class CodeField(forms.CharField):
@@ -155,7 +168,7 @@ class CodeField(forms.CharField):
 
 
 class PasswordResetConfirmForm(SetPasswordMixin, forms.Form):
-    email = email_field()
+    email = EmailAddressField()
     code = CodeField(label=_("Code"))
     password1, password2 = password_fields()
 

@@ -1,6 +1,7 @@
-"""What people do with their accounts. Views call these; each says why it exists.
+"""What people do with their accounts. Views and forms call these; each says why it exists.
 
-Every function that takes an email answers the same way whether or not the address has an
+Addresses arrive in canonical form (accounts/addresses.py). Every function that takes an
+address answers the same way, and does the same database work, whether or not it has an
 account, so callers can show one page for all (no account enumeration).
 """
 
@@ -10,9 +11,9 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from verification import clock, ratelimit
+from verification.models import OutboundEmail, Purpose
 from verification.outbox import queue_email
-from verification.models import OneTimeSecret, OutboundEmail, Purpose
-from verification.ratelimit import first_refusal
+from verification.ratelimit import Scope
 from verification.services import InvalidCode, check_code, consume_activation_token, revoke_secrets
 
 Kind = OutboundEmail.Kind
@@ -24,124 +25,145 @@ class TooManyTries(Exception):
         self.seconds = seconds
 
 
-def _address_key(email):
-    return email.strip().lower()
+class UsernameTaken(Exception):
+    """A parallel sign-up took the username between the form's check and the insert."""
 
 
-def may_send_mail(*, email, client_ip):
-    """Spend the client's and the address's mail allowance. Keyed by the address as typed
-    (normalized), whether or not it has an account, so a refusal tells nothing either."""
-    return not first_refusal(("request_from_ip", client_ip), ("mail_to_address", _address_key(email)))
+def spend_mail_allowance(*, email, client_ip):
+    """Spend the client's and the address's mail allowance; False when either is used up.
+    Keyed by the address whether or not it has an account, so a refusal tells nothing."""
+    return not ratelimit.spend(
+        (Scope.REQUEST_FROM_CLIENT, client_ip), (Scope.MAIL_TO_ADDRESS, email)
+    )
 
 
 def register_user(*, username, email, password, client_ip):
-    """Create an inactive account and mail its activation link; a taken address gets a
-    "you already have an account" mail instead, and the caller cannot tell the difference.
-    Over a rate limit nothing happens, and the caller still cannot tell."""
-    # Hash first: in every branch, so all take the same time, and outside the transaction,
-    # so SQLite's write lock is not held while Argon2 works.
+    """Create an inactive account and mail its activation link. An address whose account was
+    never activated is taken over by the new sign-up (its owner has not proven it); an
+    address with a proven account gets "you already have an account" instead. The caller
+    cannot tell these apart, nor a refusal by the address's rate limit."""
+    # The per-client limit first: it does not depend on the address, and it spares the hasher.
+    if ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip):
+        return
+    # Hashed in every branch, so all take the same time, and outside the transaction, so
+    # SQLite's write lock is not held while Argon2 works.
     password_hash = make_password(password)
-    with transaction.atomic():
-        if not may_send_mail(email=email, client_ip=client_ip):
-            return None
-        owner = User.objects.get_by_email(email)
-        if owner is None:
-            try:
-                with transaction.atomic():
-                    user = User.objects.create(
-                        username=username, email=email, password=password_hash, is_active=False
-                    )
-            except IntegrityError:  # the same address registered a moment ago, in parallel
-                owner = User.objects.get_by_email(email)
-                if owner is None:  # the username was the clash: the form will say so next time
-                    raise
-            else:
-                queue_email(user=user, kind=Kind.ACTIVATION)
-                return user
+    try:
+        _sign_up(username=username, email=email, password_hash=password_hash)
+    except IntegrityError:
+        if not User.objects.filter(email=email).exists():
+            raise UsernameTaken(username) from None
+        # A parallel sign-up for this address committed first; now ours finds it.
+        _sign_up(username=username, email=email, password_hash=password_hash)
+
+
+@transaction.atomic
+def _sign_up(*, username, email, password_hash):
+    if ratelimit.hit(Scope.MAIL_TO_ADDRESS, email):
+        return
+    owner = User.objects.select_for_update().filter(email=email).first()
+    if owner is None:
+        user = User.objects.create(
+            username=username, email=email, password=password_hash, is_active=False
+        )
+        queue_email(user=user, kind=Kind.ACTIVATION)
+    elif owner.awaits_activation:
+        # Whoever signed up before never proved the address: the new sign-up replaces theirs,
+        # and their link dies now.
+        owner.username, owner.password, owner.date_joined = username, password_hash, clock.now()
+        owner.save(update_fields=["username", "password", "date_joined"])
+        revoke_secrets(user=owner, purpose=Purpose.ACTIVATION)
+        queue_email(user=owner, kind=Kind.ACTIVATION)
+    else:
         queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS)
-        return None
 
 
 def resend_activation(*, email, client_ip):
-    """Mail a new link to an account that was never activated; anything else gets nothing."""
-    if not may_send_mail(email=email, client_ip=client_ip):
+    """Mail a new link to an account that was never activated; anything else gets nothing,
+    through the same steps (a mail record without a recipient)."""
+    if not spend_mail_allowance(email=email, client_ip=client_ip):
         return
     user = User.objects.get_by_email(email)
-    if user is not None and user.awaits_activation:
-        queue_email(user=user, kind=Kind.ACTIVATION)
+    awaits = user is not None and user.awaits_activation
+    queue_email(user=user if awaits else None, kind=Kind.ACTIVATION)
 
 
 @transaction.atomic
 def activate_account(*, token):
     """Spend the activation link and let its user sign in."""
     user = consume_activation_token(token)
+    _prove_address(user)
+    return user
+
+
+def _prove_address(user):
     user.is_active = True
     user.email_verified_at = clock.now()
     user.save(update_fields=["is_active", "email_verified_at"])
     revoke_secrets(user=user, purpose=Purpose.ACTIVATION)
-    return user
+
+
+def may_recover(user):
+    """Who may set a password with a code: active accounts, and never-activated ones (the
+    code proves the address, so it activates them); not accounts that staff switched off."""
+    return user is not None and (user.is_active or user.awaits_activation)
 
 
 def request_password_reset(*, email, client_ip):
-    """Mail a reset code to an active account. One that was never activated gets its
-    activation link instead, since it cannot sign in yet anyway."""
-    if not may_send_mail(email=email, client_ip=client_ip):
+    """Mail a reset code to an account that may recover; anything else gets nothing,
+    through the same steps (a mail record without a recipient)."""
+    if not spend_mail_allowance(email=email, client_ip=client_ip):
         return
     user = User.objects.get_by_email(email)
-    if user is None:
-        return
-    if user.is_active:
-        queue_email(user=user, kind=Kind.PASSWORD_RESET)
-    elif user.awaits_activation:
-        queue_email(user=user, kind=Kind.ACTIVATION)
+    queue_email(user=user if may_recover(user) else None, kind=Kind.PASSWORD_RESET)
 
 
 def seconds_until_next_mail(*, email):
     """How long before a mail to `email` is allowed again (0: now)."""
-    return ratelimit.seconds_until_allowed("mail_to_address", _address_key(email))
+    return ratelimit.seconds_until_allowed(Scope.MAIL_TO_ADDRESS, email)
 
 
 def check_reset_code(*, email, code, client_ip):
     """Spend `code` and return its user, or raise TooManyTries or InvalidCode.
 
-    An address with no usable code (unknown, inactive, expired, used up) is answered from
-    its own history instead: tries left since the last code was mailed to it. So a wrong guess
-    reads the same whether or not the address has an account.
+    What the page says (tries left, or dead) comes from the address's own history, the same
+    for every address: guesses since the last mail to it, within a code's lifetime. The code's
+    row, for an address with an account, only decides whether this guess is right.
     """
-    key = _address_key(email)
-    wait = first_refusal(("check_from_ip", client_ip), ("check_for_address", key))
+    wait = ratelimit.hit(Scope.CHECK_FROM_CLIENT, client_ip)
     if wait:
         raise TooManyTries(wait)
+    tries_left = _tries_left(email)
+    if not tries_left:
+        raise InvalidCode.dead()
+    ratelimit.hit(Scope.GUESS_AT_ADDRESS, email)
     user = User.objects.get_by_email(email)
-    if user is not None and user.is_active:
+    if may_recover(user):
         try:
             check_code(user=user, purpose=Purpose.PASSWORD_RESET, code=code)
             return user
-        except InvalidCode as refused:
-            # A wrong guess at a live code, or a code already used: only its owner sees these.
-            if refused.attempts_left is not None or _latest_code_is_used(user):
-                raise
-    raise InvalidCode(attempts_left=_attempts_left_by_history(key))
+        except InvalidCode:
+            pass
+    raise InvalidCode.wrong(attempts_left=tries_left - 1)
 
 
-def _latest_code_is_used(user):
-    latest = OneTimeSecret.objects.filter(user=user, purpose=Purpose.PASSWORD_RESET).first()
-    return latest is not None and latest.used_at is not None
-
-
-def _attempts_left_by_history(key):
-    last_mail = max(ratelimit.recent_hits("mail_to_address", key), default=None)
+def _tries_left(email):
+    last_mail = max(ratelimit.recent_hits(Scope.MAIL_TO_ADDRESS, email), default=None)
     if last_mail is None or last_mail <= clock.now().timestamp() - settings.VERIFICATION_CODE_TTL:
-        return None
-    guesses = sum(t >= last_mail for t in ratelimit.recent_hits("check_for_address", key))
-    return max(settings.VERIFICATION_CODE_MAX_ATTEMPTS - guesses, 0) or None
+        return 0
+    guesses = sum(t >= last_mail for t in ratelimit.recent_hits(Scope.GUESS_AT_ADDRESS, email))
+    return max(settings.VERIFICATION_CODE_MAX_ATTEMPTS - guesses, 0)
 
 
 def reset_password(*, user, password):
     """Set a password proven by a code. Changing the hash ends every session of the user
-    (Django checks it on each request); no session is started here."""
+    (Django checks it on each request); no session is started here. The code proved the
+    address, so an account that was never activated is activated, with this password: a
+    password set by whoever signed up without proving the address never survives."""
     user.set_password(password)  # hashing, outside the transaction
     with transaction.atomic():
         user.save(update_fields=["password"])
+        if user.awaits_activation:
+            _prove_address(user)
         revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)
         queue_email(user=user, kind=Kind.PASSWORD_CHANGED)

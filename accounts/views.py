@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -13,8 +14,30 @@ from accounts.forms import EmailForm, LoginForm, PasswordResetConfirmForm, SignU
 from verification.ratelimit import client_ip
 from verification.services import InvalidLink, read_activation_token
 
-# The address a reset was asked for, so the code page can fill it in. Never the code.
-RESET_EMAIL_SESSION_KEY = "password_reset_email"
+# The address a reset was asked for, so the code page can fill it in: a signed cookie in the
+# browser that typed it, for as long as a code lives. Not the session: that would write a
+# session row, with the typed address in it, for every request from anyone. Never the code.
+RESET_EMAIL_COOKIE = "reset_email"
+RESET_EMAIL_SALT = "accounts.reset_email"
+
+
+def remember_reset_email(response, email):
+    response.set_signed_cookie(
+        RESET_EMAIL_COOKIE,
+        email,
+        salt=RESET_EMAIL_SALT,
+        max_age=settings.VERIFICATION_CODE_TTL,
+        path=reverse("accounts:password_reset"),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def remembered_reset_email(request):
+    return request.get_signed_cookie(
+        RESET_EMAIL_COOKIE, default="", salt=RESET_EMAIL_SALT, max_age=settings.VERIFICATION_CODE_TTL
+    )
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -26,12 +49,16 @@ class SignUpView(FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        services.register_user(
-            username=data["username"],
-            email=data["email"],
-            password=data["password1"],
-            client_ip=client_ip(self.request),
-        )
+        try:
+            services.register_user(
+                username=data["username"],
+                email=data["email"],
+                password=data["password1"],
+                client_ip=client_ip(self.request),
+            )
+        except services.UsernameTaken:
+            form.username_taken()
+            return self.form_invalid(form)
         return super().form_valid(form)
 
 
@@ -96,8 +123,9 @@ class PasswordResetRequestView(FormView):
     def form_valid(self, form):
         email = form.cleaned_data["email"]
         services.request_password_reset(email=email, client_ip=client_ip(self.request))
-        self.request.session[RESET_EMAIL_SESSION_KEY] = email
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        remember_reset_email(response, email)
+        return response
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -108,19 +136,20 @@ class PasswordResetConfirmView(FormView):
     success_url = reverse_lazy("accounts:login")
 
     def get_initial(self):
-        return {"email": self.request.session.get(RESET_EMAIL_SESSION_KEY, "")}
+        return {"email": remembered_reset_email(self.request)}
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "client_ip": client_ip(self.request)}
 
     def get_context_data(self, **kwargs):
         # The "send the code again" button counts down the address's cooldown.
-        email = self.request.session.get(RESET_EMAIL_SESSION_KEY, "")
+        email = remembered_reset_email(self.request)
         wait = services.seconds_until_next_mail(email=email) if email else 0
         return super().get_context_data(resend_email=email, resend_wait=wait, **kwargs)
 
     def form_valid(self, form):
         services.reset_password(user=form.user, password=form.cleaned_data["password1"])
-        self.request.session.pop(RESET_EMAIL_SESSION_KEY, None)
         messages.success(self.request, _("Your password is changed. Sign in with it."))
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        response.delete_cookie(RESET_EMAIL_COOKIE, path=reverse("accounts:password_reset"))
+        return response

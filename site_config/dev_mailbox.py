@@ -46,4 +46,9 @@ def _read(path):
 def mailbox(request):
     folder = Path(settings.DEV_MAILBOX_DIR)
     paths = sorted(folder.glob("*.eml"), reverse=True)[:SHOWN] if folder.exists() else []
-    return render(request, "dev_mailbox.html", {"mails": [_read(path) for path in paths]})
+    response = render(request, "dev_mailbox.html", {"mails": [_read(path) for path in paths]})
+    # The mails' HTML (shown in sandboxed frames, which inherit this policy) styles inline.
+    response["Content-Security-Policy"] = (
+        f"{settings.CONTENT_SECURITY_POLICY}; style-src 'self' 'unsafe-inline'"
+    )
+    return response

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "site_config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # The language follows the browser (Accept-Language) until the person picks one.
@@ -126,14 +127,18 @@ VERIFICATION_CODE_LENGTH = env.int("VERIFICATION_CODE_LENGTH", default=6)
 VERIFICATION_CODE_TTL = env.int("VERIFICATION_CODE_TTL", default=10 * 60)
 VERIFICATION_CODE_MAX_ATTEMPTS = env.int("VERIFICATION_CODE_MAX_ATTEMPTS", default=5)
 VERIFICATION_ACTIVATION_TTL = env.int("VERIFICATION_ACTIVATION_TTL", default=24 * 60 * 60)
+# A never-activated account is deleted this long after its sign-up: its link is dead by then.
+VERIFICATION_UNACTIVATED_RETENTION = env.int(
+    "VERIFICATION_UNACTIVATED_RETENTION", default=VERIFICATION_ACTIVATION_TTL + 24 * 60 * 60
+)
 # Rate limits (SECURITY.md 10), kept in the database so every web process shares them.
 # Mail to one address: one per cooldown, a few per hour.
 VERIFICATION_MAIL_COOLDOWN = env.int("VERIFICATION_MAIL_COOLDOWN", default=60)
 VERIFICATION_MAILS_PER_HOUR = env.int("VERIFICATION_MAILS_PER_HOUR", default=5)
 # Requests that may send mail (sign-up, new link, new code) from one client IP.
 VERIFICATION_REQUESTS_PER_IP_PER_HOUR = env.int("VERIFICATION_REQUESTS_PER_IP_PER_HOUR", default=30)
-# Code guesses, across all codes: per address typed, and per client IP.
-VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR", default=20)
+# Code guesses from one client IP, across codes. (Per address, each code's own limit is the
+# bound: a per-address limit across codes would let a stranger lock the owner out.)
 VERIFICATION_CHECKS_PER_IP_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_IP_PER_HOUR", default=60)
 # Wrong passwords from one client IP. Per IP only: a per-account limit would let strangers
 # lock the owner out.
@@ -141,8 +146,11 @@ VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = env.int(
     "VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR", default=30
 )
 # How many proxies in front of the site append to X-Forwarded-For. 0: use the socket's address
-# and ignore the header, which any client can write.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# and ignore the header, which any client can write. Production must say (0 included): behind
+# a proxy, a wrong 0 puts every client in one bucket, and one client can then lock out all.
+TRUSTED_PROXY_COUNT = required("TRUSTED_PROXY_COUNT", dev_default=0, cast=int)
+# Per-client limits count an IPv6 client by its network of this prefix length.
+VERIFICATION_IPV6_PREFIX = env.int("VERIFICATION_IPV6_PREFIX", default=64)
 
 # Mail. With no EMAIL_HOST (development), the worker prints each mail and keeps a copy in
 # DEV_MAILBOX_DIR for the staff-only page /dev/mailbox/; production must set EMAIL_HOST.
@@ -242,17 +250,28 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; base-uri 'none'; object-src 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+# The language cookie travels like the session cookie.
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # On the handler, so that every logger's records pass it (django.security.csrf logs the
+    # path of a refused activation link, for one).
     "filters": {"redact_tokens": {"()": "site_config.log_filters.RedactActivationTokens"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
-        # Filters on the loggers themselves, so every handler gets the redacted record.
-        "django.request": {"filters": ["redact_tokens"]},
-        "django.server": {"filters": ["redact_tokens"], "handlers": ["console"], "propagate": False},
+        # Django's own handlers for these (console in DEBUG, mail to ADMINS) are replaced:
+        # their records reach the console handler above, through the root.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
     },
 }

@@ -38,6 +38,7 @@ def site_environment(*, database_url, smtp_port, web_port, **overrides):
         "EMAIL_USE_SSL": "false",
         "EMAIL_USE_TLS": "false",
         "SECURE_SSL_REDIRECT": "false",
+        "TRUSTED_PROXY_COUNT": "0",
         "SESSION_COOKIE_SECURE": "false",
         "CSRF_COOKIE_SECURE": "false",
         # Pages link static files by name, without collectstatic's manifest.

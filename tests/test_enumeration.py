@@ -4,11 +4,16 @@ have accounts, and in what state."""
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django_q.conf import Conf
+from django_q.models import OrmQ
 
 from accounts.models import User
 from tests.factories import UserFactory
+from tests.helpers import mailed_code
 
 ADDRESS_STATES = ["active", "awaiting_activation", "deactivated", "unknown"]
 
@@ -97,3 +102,67 @@ def test_wrong_codes_read_the_same_for_every_kind_of_address(addresses, deliver,
         assert answers[state] == answers["active"], state
         assert fresh[state] == fresh["active"], state
         assert expired[state] == expired["active"], state
+
+
+def queries_of(url_name, email, deliver, client_ip):
+    OrmQ.objects.all().delete()  # each request finds the same queue: no job waiting
+    with CaptureQueriesContext(connection) as done:
+        deliver(Client(REMOTE_ADDR=client_ip).post, reverse(url_name), {"email": email})
+    # The statements' shapes: which tables are read and written, in which order.
+    return [re.sub(r"'[^']*'|\b\d+(\.\d+)?\b|NULL|\"s\d+_x\d+\"", "?", query["sql"])
+            for query in done.captured_queries]
+
+
+@pytest.mark.parametrize("url_name", ["accounts:password_reset", "accounts:resend_activation"])
+def test_requests_do_the_same_database_work_for_every_kind_of_address(
+    url_name, addresses, deliver, monkeypatch
+):
+    monkeypatch.setattr(Conf, "SYNC", False)  # the request's own work: the job waits in the queue
+    work = {state: queries_of(url_name, addresses[state], deliver, f"198.51.100.{n}")
+            for n, state in enumerate(ADDRESS_STATES)}
+
+    assert any(query.startswith('INSERT INTO "verification_outboundemail"') for query in work["unknown"])
+    for state in ADDRESS_STATES:
+        assert work[state] == work["unknown"], state
+
+
+@pytest.mark.parametrize("worker", ["running", "stopped until the second guess"])
+def test_wrong_codes_read_the_same_whether_or_not_the_worker_has_issued_the_code(
+    addresses, django_capture_on_commit_callbacks, worker
+):
+    def guesses(email):
+        client = Client()
+        with django_capture_on_commit_callbacks(execute=False) as jobs:
+            client.post(reverse("accounts:password_reset"), {"email": email})
+        if worker == "running":
+            [job() for job in jobs]
+        data = {"email": email, "code": "000000",
+                "password1": "a-brand-new-passphrase-42", "password2": "a-brand-new-passphrase-42"}
+        pages = [comparable(client.post(reverse("accounts:password_reset_confirm"), data), email)]
+        [job() for job in jobs if worker != "running"]  # the worker catches up
+        pages += [comparable(client.post(reverse("accounts:password_reset_confirm"), data), email)
+                  for _ in range(5)]
+        return pages
+
+    pages = {state: guesses(addresses[state]) for state in ("active", "awaiting_activation", "unknown")}
+
+    assert b"4 tries left" in pages["unknown"][0][3] and b"3 tries left" in pages["unknown"][1][3]
+    assert pages["active"] == pages["unknown"]
+    assert pages["awaiting_activation"] == pages["unknown"]
+
+
+def test_a_used_code_reads_like_a_wrong_guess_at_an_unknown_address(addresses, deliver, mailoutbox):
+    def after_a_reset(email, code=None):
+        client = Client()
+        deliver(client.post, reverse("accounts:password_reset"), {"email": email})
+        data = {"email": email, "code": code or mailed_code(mailoutbox[-1]),
+                "password1": "a-brand-new-passphrase-42", "password2": "a-brand-new-passphrase-42"}
+        first = deliver(client.post, reverse("accounts:password_reset_confirm"), data)
+        again = Client().post(reverse("accounts:password_reset_confirm"), data)
+        return data["code"], first.status_code, comparable(again, email)
+
+    used_code, reset, account = after_a_reset(addresses["active"])
+    _, refused, unknown = after_a_reset(addresses["unknown"], used_code)
+
+    assert (reset, refused) == (302, 200)
+    assert account == unknown  # the used code, and a second guess at no code: alike

@@ -89,7 +89,7 @@ def test_of_two_parallel_activations_exactly_one_succeeds():
 def test_parallel_requests_never_pass_a_rate_limit(settings):
     settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR = 5
 
-    results = in_parallel(20, lambda: ratelimit.hit("request_from_ip", "203.0.113.5"))
+    results = in_parallel(20, lambda: ratelimit.hit(ratelimit.Scope.REQUEST_FROM_CLIENT, "203.0.113.5"))
 
     assert results.count(0) == 5
 
@@ -107,3 +107,44 @@ def test_parallel_jobs_draining_one_outbox_send_every_mail_once(mailoutbox, monk
         OutboundEmail.objects.values_list("message_id", flat=True)
     )
     assert set(OutboundEmail.objects.values_list("status", "attempts")) == {("sent", 1)}
+
+
+def parallel_sign_ups(*forms):
+    """POST each sign-up form in its own thread at once; return the responses' status codes."""
+    from django.test import Client
+    from django.urls import reverse
+
+    pending = iter(forms)
+    lock = threading.Lock()
+
+    def post():
+        with lock:
+            form = next(pending)
+        data = {**form, "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase"}
+        return Client().post(reverse("accounts:signup"), data).status_code
+
+    return in_parallel(len(forms), post)
+
+
+def test_two_parallel_sign_ups_for_one_username_make_one_account_and_a_form_error(mailoutbox):
+    from accounts.models import User
+
+    results = parallel_sign_ups(
+        {"username": "ada", "email": "first@example.com"},
+        {"username": "ada", "email": "second@example.com"},
+    )
+
+    assert sorted(results) == [200, 302]  # the loser sees "That username is taken", not a 500
+    assert User.objects.filter(username="ada").count() == 1
+
+
+def test_two_parallel_sign_ups_for_one_address_make_one_account(mailoutbox):
+    from accounts.models import User
+
+    results = parallel_sign_ups(
+        {"username": "first", "email": "ada@example.com"},
+        {"username": "second", "email": "ada@example.com"},
+    )
+
+    assert results == [302, 302]
+    assert User.objects.filter(email="ada@example.com").count() == 1

@@ -3,6 +3,7 @@
 from django.test import Client
 from django.urls import reverse
 
+from accounts import services
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import ask_for_code
 from verification import ratelimit
@@ -65,24 +66,22 @@ def test_x_forwarded_for_is_ignored_unless_proxies_are_trusted(db, deliver, mail
     assert [m.to[0] for m in mailoutbox] == [users[0].email, users[2].email]
 
 
-def test_code_guesses_per_address_are_limited_across_codes(
-    client, user, deliver, mailoutbox, settings, time_machine
+def test_a_stranger_who_spent_every_guess_cannot_stop_the_owner_resetting(
+    client, user, deliver, mailoutbox, time_machine
 ):
-    settings.VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR = 7
     ask_for_code(client, deliver, user.email, mailoutbox)
-    for _ in range(5):
-        wrong_guess(Client(REMOTE_ADDR=f"198.51.100.{_}"), user.email)
+    stranger = Client(REMOTE_ADDR="203.0.113.50")
+    for _ in range(25):  # past the code's own limit, and past the old per-address limit (20)
+        wrong_guess(stranger, user.email)
     time_machine.advance(seconds=61)
-    code = ask_for_code(client, deliver, user.email, mailoutbox)
-    wrong_guess(client, user.email)
-    wrong_guess(client, user.email)
+    owner = Client(REMOTE_ADDR="198.51.100.20")
+    code = ask_for_code(owner, deliver, user.email, mailoutbox)
 
-    response = wrong_guess(client, user.email, code)
+    response = deliver(wrong_guess, owner, user.email, code)
 
-    assert response.context["form"].has_error("code", "rate_limited")
-    assert "Try again in" in response.content.decode()
+    assert response.status_code == 302
     user.refresh_from_db()
-    assert user.check_password(PASSWORD)
+    assert user.check_password("new-passphrase-x9")
 
 
 def test_code_guesses_per_ip_are_limited_across_addresses(db, settings):
@@ -93,9 +92,8 @@ def test_code_guesses_per_ip_are_limited_across_addresses(db, settings):
     assert [a.context["form"].has_error("code", "rate_limited") for a in answers] == [False] * 3 + [True]
 
 
-def test_strangers_cannot_lock_anyone_out_of_signing_in(user, settings):
-    settings.VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR = 2
-    for n in range(5):
+def test_strangers_cannot_lock_anyone_out_of_signing_in(user):
+    for n in range(25):
         wrong_guess(Client(REMOTE_ADDR=f"203.0.113.{n}"), user.email)
 
     client = Client()
@@ -162,3 +160,37 @@ def test_the_admin_sign_in_is_throttled_too(db, settings):
     response = client.post(reverse("admin:login"), {"username": staff.username, "password": PASSWORD})
 
     assert response.status_code == 200 and "Try again in" in response.content.decode()
+
+
+def test_an_ipv6_client_is_its_64_network(db, deliver, mailoutbox, settings):
+    settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR = 2
+    users = UserFactory.create_batch(4)
+    addresses = ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:abcd::5", "2001:db8:1:3::1"]
+
+    for member, address in zip(users, addresses, strict=True):
+        deliver(Client(REMOTE_ADDR=address).post, RESET, {"email": member.email})
+
+    # Three addresses of one /64 are one client; another /64 is another client.
+    assert [m.to[0] for m in mailoutbox] == [users[0].email, users[1].email, users[3].email]
+
+
+def test_the_ipv6_prefix_is_configurable_and_ipv4_mapped_addresses_are_ipv4(settings):
+    settings.VERIFICATION_IPV6_PREFIX = 48
+
+    assert ratelimit.client_network("2001:db8:1:2::1") == "2001:db8:1::/48"
+    assert ratelimit.client_network("::ffff:198.51.100.7") == "198.51.100.7"
+    assert ratelimit.client_network("198.51.100.7") == "198.51.100.7"
+
+
+def test_a_refused_sign_up_is_refused_before_the_password_is_hashed(db, settings, monkeypatch):
+    settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR = 1
+    hashed = []
+    monkeypatch.setattr(services, "make_password", lambda raw: hashed.append(raw) or "!")
+    client = Client(REMOTE_ADDR="203.0.113.80")
+    for n in range(3):
+        client.post(reverse("accounts:signup"), {
+            "username": f"person{n}", "email": f"person{n}@example.com",
+            "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase",
+        })
+
+    assert len(hashed) == 1

@@ -20,6 +20,7 @@ PRODUCTION = {
     "SITE_URL": "https://verify.example.org",
     "DATABASE_URL": "sqlite:////tmp/verify-check-deploy.sqlite3",
     "EMAIL_HOST": "smtp.example.org",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 
@@ -38,7 +39,9 @@ def test_production_settings_pass_check_deploy_without_a_warning():
     assert "System check identified no issues" in result.stdout
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "EMAIL_HOST"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "EMAIL_HOST", "TRUSTED_PROXY_COUNT"]
+)
 def test_production_refuses_to_start_without_a_required_setting(missing):
     env = site_environment(database_url=PRODUCTION["DATABASE_URL"], smtp_port=25, web_port=443)
     env = {**env, **PRODUCTION}
@@ -48,6 +51,14 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
 
     assert result.returncode != 0
     assert f"{missing} must be set when DEBUG is off" in result.stderr
+
+
+def test_production_sends_the_language_cookie_like_the_session_cookie():
+    env = site_environment(database_url=PRODUCTION["DATABASE_URL"], smtp_port=25, web_port=443)
+    env = {k: v for k, v in {**env, **PRODUCTION}.items() if not k.endswith("COOKIE_SECURE")}
+    show = "from django.conf import settings as s; print(s.LANGUAGE_COOKIE_SECURE, s.LANGUAGE_COOKIE_HTTPONLY)"
+
+    assert manage("shell", "--no-imports", "-c", show, env=env).stdout.split() == ["True", "True"]
 
 
 def test_a_mail_job_timeout_too_short_for_the_smtp_timeout_is_refused():
@@ -131,7 +142,7 @@ def test_mail_links_come_from_site_url_not_the_host_header(client, new_user, del
 def test_nothing_typed_reaches_a_mail_header_and_mail_goes_to_the_stored_address(
     client, db, deliver, mailoutbox, time_machine
 ):
-    member = UserFactory(username="ada", email="Ada.Lovelace@example.com")
+    member = UserFactory(username="ada", email="ada.lovelace@example.com")
     typed = "ADA.LOVELACE@EXAMPLE.COM"
     deliver(client.post, reverse("accounts:password_reset"), {"email": typed})
     time_machine.advance(seconds=61)

@@ -57,6 +57,9 @@ def compose(email):
     user = email.user
     context = {
         "user": user,
+        # A name chosen by whoever typed an address that is not proven yet is no greeting
+        # (it would carry their text to a stranger's inbox).
+        "greeting_name": user.get_username() if user.email_verified_at else "",
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "support_email": settings.SUPPORT_EMAIL,

@@ -91,11 +91,19 @@ class OutboundEmail(models.Model):
         RETRYING = "retrying", _("retrying")
         FAILED = "failed", _("failed")
         CANCELLED = "cancelled", _("cancelled")
+        NO_RECIPIENT = "no_recipient", _("no account: nothing sent")
 
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
-    # The recipient is whatever address this user has when the mail goes out: never a typed one.
+    # The recipient is whatever address this user has when the mail goes out: never a typed
+    # one. Empty for a request about an address without an account: the request records the
+    # same row either way (so it does the same work and takes the same time), and the worker
+    # closes this one without sending anything.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="outbound_emails"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="outbound_emails",
+        null=True,
+        blank=True,
     )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED

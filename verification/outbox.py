@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, Count, F, Min, Value, When
 from django.utils import translation
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
@@ -42,7 +42,8 @@ from verification.models import OneTimeSecret, OutboundEmail, RateLimitBucket
 logger = logging.getLogger(__name__)
 
 Status = OutboundEmail.Status
-DONE = [Status.SENT, Status.FAILED, Status.CANCELLED]
+DONE = [Status.SENT, Status.FAILED, Status.CANCELLED, Status.NO_RECIPIENT]
+WAITING = [Status.QUEUED, Status.RETRYING, Status.SENDING]
 
 # Mails one claim takes. Big enough that claiming costs little per mail, small enough that a
 # second worker finds work while the first sends its batch.
@@ -57,7 +58,8 @@ LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 1.5)
 
 
 def queue_email(*, user, kind):
-    """Record a mail for `user` and wake a worker once the transaction commits."""
+    """Record a mail for `user` (None: nobody, see OutboundEmail.user) and wake a worker once
+    the transaction commits."""
     email = OutboundEmail.objects.create(user=user, kind=kind, language=translation.get_language() or "")
     transaction.on_commit(wake_a_worker)
     return email
@@ -128,13 +130,20 @@ def _release(emails):
 
 
 def _send(email):
+    if email.user_id is None:
+        _mark(email, status=Status.NO_RECIPIENT)
+        return
     try:
         smtp.send(messages.compose(email))
     except Exception as error:
         _record_failure(email, error)
         return
+    _mark(email, status=Status.SENT, sent_at=clock.now())
+
+
+def _mark(email, **fields):
     OutboundEmail.objects.filter(pk=email.pk, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=clock.now(), lease_expires_at=None, next_attempt_at=None
+        lease_expires_at=None, next_attempt_at=None, **fields
     )
 
 
@@ -170,7 +179,8 @@ def _record_failure(email, error):
 
 def retry_now(queryset):
     """Send failed, cancelled or waiting mails again now, with a fresh allowance of attempts."""
-    ids = list(queryset.exclude(status__in=[Status.SENT, Status.SENDING]).values_list("pk", flat=True))
+    finished = [Status.SENT, Status.SENDING, Status.NO_RECIPIENT]
+    ids = list(queryset.exclude(status__in=finished).values_list("pk", flat=True))
     OutboundEmail.objects.filter(pk__in=ids).update(
         status=Status.RETRYING, attempts=0, next_attempt_at=clock.now()
     )
@@ -204,3 +214,16 @@ def sweep_outbox():
     counts = {name: rows.delete()[0] for name, rows in purged.items()}
     logger.info("Outbox sweep: mail waiting: %s; deleted %s", waiting, counts)
     return {"mail_waiting": waiting, **counts}
+
+
+# --- Monitoring (staff and scripts only: these figures move with each request) ----------
+
+
+def queue_status():
+    """How much mail waits, and how long the oldest has waited (seconds)."""
+    waiting = OutboundEmail.objects.filter(status__in=WAITING).aggregate(
+        depth=Count("pk"), oldest=Min("created_at")
+    )
+    oldest = waiting["oldest"]
+    age = round((clock.now() - oldest).total_seconds(), 1) if oldest else 0.0
+    return {"depth": waiting["depth"], "oldest_age_seconds": age}

@@ -4,9 +4,12 @@ Each (scope, key) has one row holding the times of its recent hits; the row is l
 it is read and written, so parallel requests are counted one after another.
 """
 
+import ipaddress
 import math
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -16,6 +19,14 @@ from verification import clock
 from verification.models import RateLimitBucket
 
 
+class Scope(StrEnum):
+    MAIL_TO_ADDRESS = "mail_to_address"
+    REQUEST_FROM_CLIENT = "request_from_ip"
+    CHECK_FROM_CLIENT = "check_from_ip"
+    GUESS_AT_ADDRESS = "guess_at_address"
+    FAILED_SIGNIN_FROM_CLIENT = "failed_signin_from_ip"
+
+
 @dataclass(frozen=True)
 class Rule:
     count: int
@@ -23,16 +34,21 @@ class Rule:
 
 
 def limits():
-    """Scope name -> rules. Read at call time so settings can change in tests."""
+    """Scope -> rules. Read at call time so settings can change in tests."""
     return {
-        "mail_to_address": [
+        Scope.MAIL_TO_ADDRESS: [
             Rule(1, settings.VERIFICATION_MAIL_COOLDOWN),
             Rule(settings.VERIFICATION_MAILS_PER_HOUR, 3600),
         ],
-        "request_from_ip": [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
-        "check_for_address": [Rule(settings.VERIFICATION_CHECKS_PER_EMAIL_PER_HOUR, 3600)],
-        "check_from_ip": [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
-        "failed_signin_from_ip": [Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)],
+        Scope.REQUEST_FROM_CLIENT: [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
+        Scope.CHECK_FROM_CLIENT: [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
+        # Not a limit: guesses at an address's code, whoever made them, kept as long as a code
+        # lives, so that the code page answers every address from the same history. A limit
+        # here would let a stranger lock the owner out of recovery.
+        Scope.GUESS_AT_ADDRESS: [Rule(sys.maxsize, settings.VERIFICATION_CODE_TTL)],
+        Scope.FAILED_SIGNIN_FROM_CLIENT: [
+            Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)
+        ],
     }
 
 
@@ -83,10 +99,10 @@ def seconds_until_allowed(scope, key):
     return math.ceil(max(_wait(hits, rule, now) for rule in limits()[scope]))
 
 
-def first_refusal(*hits):
+def spend(*hits):
     """Spend each (scope, key) in turn; return the first wait that refuses, or 0.
 
-    Stops at the first refusal so a refused request does not use up the other limits.
+    Stops at the first refusal, so a refused request does not use up the other allowances.
     """
     for scope, key in hits:
         wait = hit(scope, key)
@@ -96,11 +112,26 @@ def first_refusal(*hits):
 
 
 def client_ip(request):
-    """The client's address: the socket's, or the one the last trusted proxy saw."""
+    """The client as the per-client limits see it: the socket's address, or the one the last
+    trusted proxy saw; an IPv6 client is its /64 (VERIFICATION_IPV6_PREFIX), since one
+    household or server is handed a whole /64 and can pick any address in it."""
+    address = request.META.get("REMOTE_ADDR", "")
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies:
         forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         forwarded = [a for a in forwarded if a]
         if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+            address = forwarded[-proxies]
+    return client_network(address)
+
+
+def client_network(address):
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/{settings.VERIFICATION_IPV6_PREFIX}", strict=False))
+    return str(ip)

@@ -22,11 +22,19 @@ from verification.models import OneTimeSecret, Purpose
 
 
 class InvalidCode(Exception):
-    """A code was refused. `attempts_left` is None when the code is dead (no guesses count)."""
+    """A code was refused: wrong with `attempts_left` tries to go, or dead (None)."""
 
     def __init__(self, *, attempts_left=None):
         super().__init__("wrong code" if attempts_left else "no usable code")
         self.attempts_left = attempts_left
+
+    @classmethod
+    def wrong(cls, *, attempts_left):
+        return cls(attempts_left=attempts_left or None)
+
+    @classmethod
+    def dead(cls):
+        return cls(attempts_left=None)
 
 
 class InvalidLink(Exception):
@@ -100,11 +108,11 @@ def check_code(*, user, purpose, code):
     """
     row = OneTimeSecret.objects.active().filter(user=user, purpose=purpose).first()
     if row is None or not _spend_attempt(row):
-        raise InvalidCode()
+        raise InvalidCode.dead()
     if not _matches(row, code):
-        raise InvalidCode(attempts_left=row.max_attempts - row.attempts - 1 or None)
+        raise InvalidCode.wrong(attempts_left=row.max_attempts - row.attempts - 1)
     if not _mark_used(row):
-        raise InvalidCode()  # a parallel right guess got there first
+        raise InvalidCode.dead()  # a parallel right guess got there first
 
 
 def _spend_attempt(row):

@@ -1,0 +1,26 @@
+"""Django-Q2 entry points for accounts (scheduled by migration accounts/0003)."""
+
+import logging
+from datetime import timedelta
+from importlib import import_module
+
+from django.conf import settings
+
+from accounts.models import User
+from verification import clock
+
+logger = logging.getLogger(__name__)
+
+
+def sweep_accounts():
+    """Delete sign-ups whose address was never proven once their link is long dead, so an
+    unproven account never holds an address for good, and expired sessions (Django keeps
+    them otherwise)."""
+    cutoff = clock.now() - timedelta(seconds=settings.VERIFICATION_UNACTIVATED_RETENTION)
+    unproven = User.objects.filter(
+        is_active=False, email_verified_at=None, last_login=None, date_joined__lt=cutoff
+    )
+    deleted = unproven.delete()[1].get(User._meta.label, 0)
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    logger.info("Accounts sweep: deleted %s never-activated accounts", deleted)
+    return {"unactivated_accounts": deleted}

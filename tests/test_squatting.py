@@ -1,0 +1,125 @@
+"""SECURITY.md 20: whoever proves the address sets the password. A stranger who signs up
+with someone else's address holds nothing once the owner proves it."""
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.test import Client
+from django.urls import reverse
+
+from accounts import services
+from accounts.models import User
+from accounts.tasks import sweep_accounts
+from tests.factories import UserFactory
+from tests.helpers import activation_path, ask_for_code, mailed_code
+
+SIGNUP = reverse("accounts:signup")
+CONFIRM = reverse("accounts:password_reset_confirm")
+SQUATTER_PASSWORD = "squatters-own-passphrase-1"
+OWNER_PASSWORD = "owners-own-passphrase-2"
+
+
+def sign_up(deliver, username, email, password, ip="203.0.113.66"):
+    return deliver(Client(REMOTE_ADDR=ip).post, SIGNUP, {
+        "username": username, "email": email, "password1": password, "password2": password,
+    })
+
+
+def signs_in(username, password):
+    client = Client()
+    client.post(reverse("accounts:login"), {"username": username, "password": password})
+    return client.get(reverse("home")).context["user"].is_authenticated
+
+
+def test_recovering_a_squatted_address_activates_it_with_the_owners_password(
+    client, db, deliver, mailoutbox, time_machine
+):
+    sign_up(deliver, "mallory", "victim@example.com", SQUATTER_PASSWORD)
+    time_machine.advance(seconds=61)
+
+    code = ask_for_code(client, deliver, "victim@example.com", mailoutbox)  # a code, not a link
+    response = deliver(client.post, CONFIRM, {
+        "email": "victim@example.com", "code": code,
+        "password1": OWNER_PASSWORD, "password2": OWNER_PASSWORD,
+    })
+
+    assert response.status_code == 302
+    account = User.objects.get()
+    assert account.is_active and account.email_verified_at is not None
+    assert not signs_in("mallory", SQUATTER_PASSWORD)
+    assert signs_in("mallory", OWNER_PASSWORD)
+    # The squatter's activation link died with the recovery.
+    assert Client().post(activation_path(mailoutbox[0])).status_code == 400
+
+
+def test_a_new_sign_up_replaces_one_never_activated(db, deliver, mailoutbox, time_machine):
+    sign_up(deliver, "mallory", "victim@example.com", SQUATTER_PASSWORD)
+    squatters_link = activation_path(mailoutbox[0])
+    time_machine.advance(seconds=61)
+
+    sign_up(deliver, "victim", "victim@example.com", OWNER_PASSWORD, ip="198.51.100.2")
+    owners_link = activation_path(mailoutbox[1])
+
+    assert Client().post(squatters_link).status_code == 400
+    assert Client().post(owners_link).status_code == 302
+    assert list(User.objects.values_list("username", "email")) == [("victim", "victim@example.com")]
+    assert signs_in("victim", OWNER_PASSWORD) and not signs_in("mallory", SQUATTER_PASSWORD)
+
+
+def test_signing_up_again_may_keep_the_username_of_the_pending_sign_up(db, deliver, mailoutbox, time_machine):
+    sign_up(deliver, "ada", "ada@example.com", SQUATTER_PASSWORD)
+    time_machine.advance(seconds=61)
+
+    response = sign_up(deliver, "ada", "ada@example.com", OWNER_PASSWORD)
+
+    assert response.status_code == 302 and len(mailoutbox) == 2
+    assert User.objects.get().check_password(OWNER_PASSWORD)
+
+
+def test_a_proven_account_is_never_replaced(db, user, deliver, mailoutbox):
+    response = sign_up(deliver, "mallory", user.email, SQUATTER_PASSWORD)
+
+    assert response.status_code == 302
+    assert User.objects.get() == user and User.objects.get().username == user.username
+    assert "already have" in mailoutbox[0].subject
+
+
+def test_the_sweep_deletes_sign_ups_never_activated_once_their_link_is_long_dead(
+    db, settings, time_machine
+):
+    pending = UserFactory(awaiting_activation=True)
+    switched_off = UserFactory(deactivated=True)
+    active = UserFactory()
+    time_machine.advance(seconds=settings.VERIFICATION_ACTIVATION_TTL)
+    assert sweep_accounts() == {"unactivated_accounts": 0}
+
+    time_machine.advance(days=1, seconds=1)
+    assert sweep_accounts() == {"unactivated_accounts": 1}
+
+    assert set(User.objects.all()) == {switched_off, active} and pending.pk is not None
+
+
+def test_a_username_taken_in_a_race_is_a_form_error(client, db, monkeypatch, mailoutbox):
+    def hash_while_someone_takes_the_username(raw):
+        UserFactory(username="ada", email="first@example.com")  # after the form, before the insert
+        return make_password(raw)
+
+    monkeypatch.setattr(services, "make_password", hash_while_someone_takes_the_username)
+    response = client.post(SIGNUP, {
+        "username": "ada", "email": "ada@example.com",
+        "password1": OWNER_PASSWORD, "password2": OWNER_PASSWORD,
+    })
+
+    assert response.status_code == 200
+    assert response.context["form"].has_error("username", "username_taken")
+    assert not User.objects.filter(email="ada@example.com").exists() and not mailoutbox
+
+
+@pytest.mark.parametrize("state", ["active", "deactivated"])
+def test_a_reset_never_activates_an_account_staff_switched_off(client, db, deliver, mailoutbox, state):
+    member = UserFactory(**{state: True} if state == "deactivated" else {})
+
+    deliver(client.post, reverse("accounts:password_reset"), {"email": member.email})
+
+    assert bool(mailoutbox) == (state == "active")
+    if mailoutbox:
+        assert mailed_code(mailoutbox[0])
