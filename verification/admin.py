@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
 from verification import outbox
-from verification.models import OneTimeSecret, OutboundEmail
+from verification.models import OneTimeSecret, OutboundEmail, SecretState
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -26,9 +26,9 @@ class OneTimeSecretAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     exclude = ["digest"]
 
-    @admin.display(description="state")
+    @admin.display(description="state", ordering="state")
     def state(self, obj):
-        return obj.state
+        return SecretState(obj.state).label
 
 
 @admin.register(OutboundEmail)

@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from verification import clock
-from verification.models import OneTimeSecret, Purpose
+from verification.models import OneTimeSecret, Purpose, SecretState
 
 
 class InvalidCode(Exception):
@@ -156,7 +156,7 @@ def issue_activation_token(*, user):
         purpose=Purpose.ACTIVATION,
         secret=nonce,
         ttl=settings.VERIFICATION_ACTIVATION_TTL,
-        max_attempts=settings.VERIFICATION_CODE_MAX_ATTEMPTS,
+        max_attempts=1,  # nothing guesses at a link: its nonce has 256 bits; it is used once
     )
     return _serializer().dumps([str(row.pk), nonce])
 
@@ -181,7 +181,7 @@ def read_activation_token(token):
         raise InvalidLink("invalid")
     if row.used_at or row.user.is_active:
         raise InvalidLink("used")
-    if row.state != "active":
+    if row.state != SecretState.ACTIVE:  # revoked or locked links read as expired
         raise InvalidLink("expired")
     return row
 
