@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from accounts import addresses
 from accounts.models import User
-from accounts.services import TooManyTries, check_reset_code
+from accounts.services import TooManyTries
 from verification import ratelimit
 from verification.ratelimit import Scope, client_ip
 from verification.services import InvalidCode
@@ -181,36 +181,26 @@ class PasswordResetConfirmForm(SetPasswordMixin, forms.Form):
         "rate_limited": _("Too many tries. Try again in %(seconds)s seconds."),
     }
 
-    def __init__(self, *args, client_ip, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.client_ip = client_ip
-        self.user = None
-
     def clean(self):
+        # Passwords are checked here, before the view spends one of the code's tries on a
+        # form with a typo in them. Compared with the typed address, not the account: an
+        # error that depended on the account (say, "too similar to your username") would
+        # tell that it exists.
         self.validate_passwords()
-        # Compared with the typed address, not the account: an error that depended on the
-        # account (say, "too similar to your username") would tell that it exists.
         self.validate_password_for_user(User(email=self.cleaned_data.get("email", "")))
-        if not self.errors:
-            self._check_code()
         return self.cleaned_data
 
-    def _check_code(self):
-        # Passwords are checked first, so a typo there does not spend one of the code's tries.
-        try:
-            self.user = check_reset_code(
-                email=self.cleaned_data["email"],
-                code=self.cleaned_data["code"],
-                client_ip=self.client_ip,
-            )
-        except TooManyTries as refused:
-            self.add_error("code", ValidationError(
+    def refuse_code(self, refused):
+        """Show why the service refused the code (TooManyTries or InvalidCode)."""
+        if isinstance(refused, TooManyTries):
+            error = ValidationError(
                 self.error_messages["rate_limited"],
                 code="rate_limited",
                 params={"seconds": refused.seconds},
-            ))
-        except InvalidCode as refused:
-            self.add_error("code", self._code_error(refused.attempts_left))
+            )
+        else:
+            error = self._code_error(refused.attempts_left)
+        self.add_error("code", error)
 
     def _code_error(self, attempts_left):
         if attempts_left is None:

@@ -123,7 +123,16 @@ def seconds_until_next_mail(*, email):
     return ratelimit.seconds_until_allowed(Scope.MAIL_TO_ADDRESS, email)
 
 
-def check_reset_code(*, email, code, client_ip):
+def reset_password_with_code(*, email, code, password, client_ip):
+    """Set the password of the account at `email` if `code` is its reset code; raise
+    TooManyTries or InvalidCode otherwise. The guess is counted (and committed) first, so a
+    refusal still spends a try."""
+    user = _spend_reset_code(email=email, code=code, client_ip=client_ip)
+    _set_proven_password(user=user, password=password)
+    return user
+
+
+def _spend_reset_code(*, email, code, client_ip):
     """Spend `code` and return its user, or raise TooManyTries or InvalidCode.
 
     What the page says (tries left, or dead) comes from the address's own history, the same
@@ -155,7 +164,7 @@ def _tries_left(email):
     return max(settings.VERIFICATION_CODE_MAX_ATTEMPTS - guesses, 0)
 
 
-def reset_password(*, user, password):
+def _set_proven_password(*, user, password):
     """Set a password proven by a code. Changing the hash ends every session of the user
     (Django checks it on each request); no session is started here. The code proved the
     address, so an account that was never activated is activated, with this password: a

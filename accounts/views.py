@@ -12,7 +12,7 @@ from django.views.generic import FormView, TemplateView
 from accounts import services
 from accounts.forms import EmailForm, LoginForm, PasswordResetConfirmForm, SignUpForm
 from verification.ratelimit import client_ip
-from verification.services import InvalidLink, read_activation_token
+from verification.services import InvalidCode, InvalidLink, read_activation_token
 
 # The address a reset was asked for, so the code page can fill it in: a signed cookie in the
 # browser that typed it, for as long as a code lives. Not the session: that would write a
@@ -138,9 +138,6 @@ class PasswordResetConfirmView(FormView):
     def get_initial(self):
         return {"email": remembered_reset_email(self.request)}
 
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "client_ip": client_ip(self.request)}
-
     def get_context_data(self, **kwargs):
         # The "send the code again" button counts down the address's cooldown.
         email = remembered_reset_email(self.request)
@@ -148,7 +145,17 @@ class PasswordResetConfirmView(FormView):
         return super().get_context_data(resend_email=email, resend_wait=wait, **kwargs)
 
     def form_valid(self, form):
-        services.reset_password(user=form.user, password=form.cleaned_data["password1"])
+        data = form.cleaned_data
+        try:
+            services.reset_password_with_code(
+                email=data["email"],
+                code=data["code"],
+                password=data["password1"],
+                client_ip=client_ip(self.request),
+            )
+        except (services.TooManyTries, InvalidCode) as refused:
+            form.refuse_code(refused)
+            return self.form_invalid(form)
         messages.success(self.request, _("Your password is changed. Sign in with it."))
         response = super().form_valid(form)
         response.delete_cookie(RESET_EMAIL_COOKIE, path=reverse("accounts:password_reset"))
