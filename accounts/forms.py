@@ -167,19 +167,38 @@ class CodeField(forms.CharField):
             )
 
 
-class PasswordResetConfirmForm(SetPasswordMixin, forms.Form):
-    email = EmailAddressField()
-    code = CodeField(label=_("Code"))
-    password1, password2 = password_fields()
+class CodeRefusals:
+    """How a form shows the service's refusal of a code (TooManyTries or InvalidCode)."""
 
-    error_messages = {
-        **SetPasswordMixin.error_messages,
+    code_error_messages = {
         "wrong_code": _("That code is wrong."),
         "dead_code": _(
             "This code is wrong, used, expired or has had too many tries. Ask for a new one."
         ),
         "rate_limited": _("Too many tries. Try again in %(seconds)s seconds."),
     }
+
+    def refuse_code(self, refused):
+        if isinstance(refused, TooManyTries):
+            error = ValidationError(
+                self.code_error_messages["rate_limited"],
+                code="rate_limited",
+                params={"seconds": refused.seconds},
+            )
+        elif refused.attempts_left is None:
+            error = ValidationError(self.code_error_messages["dead_code"], code="dead_code")
+        else:
+            n = refused.attempts_left
+            tries = ngettext("%(n)s try left.", "%(n)s tries left.", n) % {"n": n}
+            message = f"{self.code_error_messages['wrong_code']} {tries}"
+            error = ValidationError(message, code="wrong_code")
+        self.add_error("code", error)
+
+
+class PasswordResetConfirmForm(CodeRefusals, SetPasswordMixin, forms.Form):
+    email = EmailAddressField()
+    code = CodeField(label=_("Code"))
+    password1, password2 = password_fields()
 
     def clean(self):
         # Passwords are checked here, before the view spends one of the code's tries on a
@@ -190,22 +209,9 @@ class PasswordResetConfirmForm(SetPasswordMixin, forms.Form):
         self.validate_password_for_user(User(email=self.cleaned_data.get("email", "")))
         return self.cleaned_data
 
-    def refuse_code(self, refused):
-        """Show why the service refused the code (TooManyTries or InvalidCode)."""
-        if isinstance(refused, TooManyTries):
-            error = ValidationError(
-                self.error_messages["rate_limited"],
-                code="rate_limited",
-                params={"seconds": refused.seconds},
-            )
-        else:
-            error = self._code_error(refused.attempts_left)
-        self.add_error("code", error)
 
-    def _code_error(self, attempts_left):
-        if attempts_left is None:
-            return ValidationError(self.error_messages["dead_code"], code="dead_code")
-        tries = ngettext("%(n)s try left.", "%(n)s tries left.", attempts_left) % {
-            "n": attempts_left
-        }
-        return ValidationError(f"{self.error_messages['wrong_code']} {tries}", code="wrong_code")
+class SignInCodeForm(CodeRefusals, forms.Form):
+    """The address and the code: all a device needs to sign in, whichever device asked."""
+
+    email = EmailAddressField()
+    code = CodeField(label=_("Code"))

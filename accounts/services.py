@@ -14,7 +14,13 @@ from verification import clock, ratelimit
 from verification.models import OutboundEmail, Purpose
 from verification.outbox import queue_email
 from verification.ratelimit import Scope
-from verification.services import InvalidCode, check_code, consume_activation_token, revoke_secrets
+from verification.services import (
+    InvalidCode,
+    check_code,
+    code_ttl,
+    consume_activation_token,
+    revoke_secrets,
+)
 
 Kind = OutboundEmail.Kind
 
@@ -109,6 +115,10 @@ def may_recover(user):
     return user is not None and (user.is_active or user.awaits_activation)
 
 
+def may_sign_in(user):
+    return user is not None and user.is_active
+
+
 def request_password_reset(*, email, client_ip):
     """Mail a reset code to an account that may recover; anything else gets nothing,
     through the same steps (a mail record without a recipient)."""
@@ -127,38 +137,72 @@ def reset_password_with_code(*, email, code, password, client_ip):
     """Set the password of the account at `email` if `code` is its reset code; raise
     TooManyTries or InvalidCode otherwise. The guess is counted (and committed) first, so a
     refusal still spends a try."""
-    user = _spend_reset_code(email=email, code=code, client_ip=client_ip)
+    wait = ratelimit.hit(Scope.CHECK_FROM_CLIENT, client_ip)
+    if wait:
+        raise TooManyTries(wait)
+    user = _spend_code(email=email, code=code, purpose=Purpose.PASSWORD_RESET, accept=may_recover)
     _set_proven_password(user=user, password=password)
     return user
 
 
-def _spend_reset_code(*, email, code, client_ip):
-    """Spend `code` and return its user, or raise TooManyTries or InvalidCode.
+def request_sign_in_code(*, email, client_ip):
+    """Mail a sign-in code to an active account; one never activated gets its activation
+    link instead (a code would sign in to an account that cannot sign in yet); anything
+    else gets nothing, through the same steps."""
+    if not spend_mail_allowance(email=email, client_ip=client_ip):
+        return
+    user = User.objects.get_by_email(email)
+    if user is not None and user.awaits_activation:
+        queue_email(user=user, kind=Kind.ACTIVATION)
+    else:
+        queue_email(user=user if may_sign_in(user) else None, kind=Kind.LOGIN_CODE)
+
+
+def sign_in_with_code(*, email, code, client_ip):
+    """Return the active user whose sign-in code `code` is, or raise TooManyTries or
+    InvalidCode. The code proves the address again; every other sign-in code of the user
+    dies. Wrong codes count against the client like wrong passwords."""
+    wait = ratelimit.seconds_until_allowed(
+        Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip
+    ) or ratelimit.hit(Scope.CHECK_FROM_CLIENT, client_ip)
+    if wait:
+        raise TooManyTries(wait)
+    try:
+        user = _spend_code(email=email, code=code, purpose=Purpose.LOGIN, accept=may_sign_in)
+    except InvalidCode:
+        ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+        raise
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(email_verified_at=clock.now())
+        revoke_secrets(user=user, purpose=Purpose.LOGIN)
+    return user
+
+
+def _spend_code(*, email, code, purpose, accept):
+    """Spend one guess at the `purpose` code of the account at `email` and return its user
+    if `accept(user)` and the guess is right; raise InvalidCode otherwise.
 
     What the page says (tries left, or dead) comes from the address's own history, the same
     for every address: guesses since the last mail to it, within a code's lifetime. The code's
-    row, for an address with an account, only decides whether this guess is right.
+    row, for an account, only decides whether this guess is right.
     """
-    wait = ratelimit.hit(Scope.CHECK_FROM_CLIENT, client_ip)
-    if wait:
-        raise TooManyTries(wait)
-    tries_left = _tries_left(email)
+    tries_left = _tries_left(email, ttl=code_ttl(purpose))
     if not tries_left:
         raise InvalidCode.dead()
     ratelimit.hit(Scope.GUESS_AT_ADDRESS, email)
     user = User.objects.get_by_email(email)
-    if may_recover(user):
+    if accept(user):
         try:
-            check_code(user=user, purpose=Purpose.PASSWORD_RESET, code=code)
+            check_code(user=user, purpose=purpose, code=code)
             return user
         except InvalidCode:
             pass
     raise InvalidCode.wrong(attempts_left=tries_left - 1)
 
 
-def _tries_left(email):
+def _tries_left(email, *, ttl):
     last_mail = max(ratelimit.recent_hits(Scope.MAIL_TO_ADDRESS, email), default=None)
-    if last_mail is None or last_mail <= clock.now().timestamp() - settings.VERIFICATION_CODE_TTL:
+    if last_mail is None or last_mail <= clock.now().timestamp() - ttl:
         return 0
     guesses = sum(t >= last_mail for t in ratelimit.recent_hits(Scope.GUESS_AT_ADDRESS, email))
     return max(settings.VERIFICATION_CODE_MAX_ATTEMPTS - guesses, 0)

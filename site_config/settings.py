@@ -127,6 +127,9 @@ VERIFICATION_CODE_LENGTH = env.int("VERIFICATION_CODE_LENGTH", default=6)
 VERIFICATION_CODE_TTL = env.int("VERIFICATION_CODE_TTL", default=10 * 60)
 VERIFICATION_CODE_MAX_ATTEMPTS = env.int("VERIFICATION_CODE_MAX_ATTEMPTS", default=5)
 VERIFICATION_ACTIVATION_TTL = env.int("VERIFICATION_ACTIVATION_TTL", default=24 * 60 * 60)
+# Sign-in by an emailed code: on or off, and how long such a code lives.
+VERIFICATION_LOGIN_BY_CODE = env.bool("VERIFICATION_LOGIN_BY_CODE", default=True)
+VERIFICATION_LOGIN_CODE_TTL = env.int("VERIFICATION_LOGIN_CODE_TTL", default=10 * 60)
 # A never-activated account is deleted this long after its sign-up: its link is dead by then.
 VERIFICATION_UNACTIVATED_RETENTION = env.int(
     "VERIFICATION_UNACTIVATED_RETENTION", default=VERIFICATION_ACTIVATION_TTL + 24 * 60 * 60

@@ -57,12 +57,12 @@ def site(tmp_path):
                       STATIC_ROOT=str(tmp_path / "static"), VERIFICATION_MAIL_COOLDOWN=str(COOLDOWN))
         manage("collectstatic", "--noinput", env=stack.env)
         with stack.qcluster(), stack.web():
-            yield stack.base_url, sink
+            yield stack.base_url, sink, stack
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_person_signs_up_activates_signs_in_and_resets_by_code(browser, site, language):
-    base_url, sink = site
+    base_url, sink, _ = site
     setup = LANGUAGES[language]
     t = setup["text"]
     context = browser.new_context(locale=setup["locale"], viewport=setup["viewport"], base_url=base_url)
@@ -129,3 +129,41 @@ def test_a_person_signs_up_activates_signs_in_and_resets_by_code(browser, site, 
 
     sign_in(NEW_PASSWORD)
     context.close()
+
+
+def test_a_person_signs_in_by_code_on_a_phone_in_chinese_from_another_device_and_by_the_link(browser, site):
+    base_url, sink, stack = site
+    [email] = stack.make_users(1)
+    phone = {"locale": "zh-CN", "viewport": {"width": 390, "height": 844}, "base_url": base_url}
+
+    def ask_for_a_code(page, mails_before):
+        page.goto("/accounts/login/")
+        page.get_by_role("link", name="给我发送登录验证码").click()
+        page.fill("#id_email", email)
+        page.locator("main form button[type=submit]").click()
+        assert "输入登录验证码" in page.locator("h1").inner_text()
+        return text_body(sink.wait_for(mails_before + 1)[mails_before])
+
+    asking = browser.new_context(**phone).new_page()
+    mail = ask_for_a_code(asking, 0)
+    code = re.search(r"^\s+(\d{6})\r?$", mail, flags=re.MULTILINE)[1]
+    asked_at = time.monotonic()
+
+    other = browser.new_context(**phone).new_page()  # another device: no cookie from the first
+    other.goto("/accounts/login/code/enter/")
+    other.fill("#id_email", email)
+    other.fill("#id_code", code)
+    other.get_by_role("button", name="登录").click()
+    assert "欢迎" in other.locator("h1").inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    other.screenshot(path=SCREENSHOTS / "zh-hans-signed-in-by-code.png", full_page=True)
+
+    time.sleep(max(0, asked_at + COOLDOWN + 0.5 - time.monotonic()))
+    link = re.search(r"http://\S+/accounts/login/code/enter/#\S+", ask_for_a_code(asking, 1))[0]
+    by_link = browser.new_context(**phone).new_page()
+    by_link.goto(link)
+    assert by_link.input_value("#id_email") == email and re.fullmatch(r"\d{6}", by_link.input_value("#id_code"))
+    assert "#" not in by_link.url  # the code left the address bar and the history
+    by_link.screenshot(path=SCREENSHOTS / "zh-hans-sign-in-code-from-link.png", full_page=True)
+    by_link.get_by_role("button", name="登录").click()
+    assert "欢迎" in by_link.locator("h1").inner_text()

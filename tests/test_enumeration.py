@@ -16,6 +16,7 @@ from tests.factories import UserFactory
 from tests.helpers import mailed_code
 
 ADDRESS_STATES = ["active", "awaiting_activation", "deactivated", "unknown"]
+REQUESTS = ["accounts:password_reset", "accounts:resend_activation", "accounts:login_code_request"]
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def ask(url_name, email, deliver):
     return comparable(posted, email), comparable(followed, email)
 
 
-@pytest.mark.parametrize("url_name", ["accounts:password_reset", "accounts:resend_activation"])
+@pytest.mark.parametrize("url_name", REQUESTS)
 def test_requests_answer_byte_for_byte_the_same_for_every_kind_of_address(
     url_name, addresses, deliver
 ):
@@ -113,7 +114,7 @@ def queries_of(url_name, email, deliver, client_ip):
             for query in done.captured_queries]
 
 
-@pytest.mark.parametrize("url_name", ["accounts:password_reset", "accounts:resend_activation"])
+@pytest.mark.parametrize("url_name", REQUESTS)
 def test_requests_do_the_same_database_work_for_every_kind_of_address(
     url_name, addresses, deliver, monkeypatch
 ):

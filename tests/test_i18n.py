@@ -72,6 +72,10 @@ def pages(db, time_machine):
         "reset code": client.post(reverse("accounts:password_reset"), {"email": active.email}, follow=True),
         "reset wrong code": client.post(reverse("accounts:password_reset_confirm"), {
             "email": active.email, "code": "12", "password1": "x", "password2": "y"}),
+        "login code": client.get(reverse("accounts:login_code_request")),
+        "login code sent": client.post(reverse("accounts:login_code_request"), {"email": active.email}, follow=True),
+        "login code wrong": client.post(reverse("accounts:login_code"), {"email": active.email, "code": "000000"}),
+        "login code malformed": client.post(reverse("accounts:login_code"), {"email": "x", "code": "12"}),
         "404": client.get("/no/such/page/"),
     }
 
@@ -112,6 +116,15 @@ def test_mail_is_written_in_the_language_of_the_page_it_was_asked_from(db, deliv
     assert "密码重置验证码" in chinese.subject and "验证码" in chinese.body
     assert "验证码" in chinese.alternatives[0][0]
     assert english.subject.startswith("Activate") and activation_path(english)
+
+
+def test_a_sign_in_code_mail_in_chinese(db, deliver, mailoutbox):
+    member = UserFactory()
+
+    deliver(Client(**CHINESE).post, reverse("accounts:login_code_request"), {"email": member.email})
+
+    [mail] = mailoutbox
+    assert "登录验证码" in mail.subject and "登录" in mail.body and "登录" in mail.alternatives[0][0]
 
 
 @pytest.mark.parametrize("status, path", [(404, "/nowhere/"), (403, None)])

@@ -148,3 +148,24 @@ def test_two_parallel_sign_ups_for_one_address_make_one_account(mailoutbox):
 
     assert results == [302, 302]
     assert User.objects.filter(email="ada@example.com").count() == 1
+
+
+def test_two_parallel_right_sign_in_codes_give_exactly_one_session(mailoutbox):
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.services import request_sign_in_code
+    from tests.helpers import mailed_code
+
+    user = UserFactory()
+    request_sign_in_code(email=user.email, client_ip="198.51.100.1")  # commits; the job runs
+    code = mailed_code(mailoutbox[-1])
+
+    results = in_parallel(2, lambda: Client().post(
+        reverse("accounts:login_code"), {"email": user.email, "code": code}
+    ).status_code)
+
+    assert sorted(results) == [200, 302]
+    signed_in = [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk)]
+    assert len(signed_in) == 1

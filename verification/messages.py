@@ -1,6 +1,8 @@
 """What each kind of mail says. Secrets are issued here, at the moment the mail is built in
 the worker, so their plaintext exists only in the message that leaves."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -35,6 +37,18 @@ def _password_reset_context(user):
     }
 
 
+def _login_code_context(user):
+    code = services.issue_code(user=user, purpose=Purpose.LOGIN)
+    # The address and code ride in the fragment, which browsers never send to a server: no
+    # log, proxy or Referer sees them. The page's script fills them into its form.
+    fragment = urlencode({"email": user.email, "code": code})
+    return {
+        "code": code,
+        "valid_minutes": settings.VERIFICATION_LOGIN_CODE_TTL // 60,
+        "login_code_url": _link(f"{reverse('accounts:login_code')}#{fragment}"),
+    }
+
+
 def _sign_in_context(user):
     return {
         "login_url": _link(reverse("accounts:login")),
@@ -46,6 +60,7 @@ CONTEXT_FOR_KIND = {
     Kind.ACTIVATION: _activation_context,
     Kind.ACCOUNT_EXISTS: _sign_in_context,
     Kind.PASSWORD_RESET: _password_reset_context,
+    Kind.LOGIN_CODE: _login_code_context,
     Kind.PASSWORD_CHANGED: _sign_in_context,
 }
 

@@ -13,6 +13,7 @@ from verification import clock
 class Purpose(models.TextChoices):
     ACTIVATION = "activation", _("account activation link")
     PASSWORD_RESET = "password_reset", _("password reset code")
+    LOGIN = "login", _("sign-in code")
 
 
 class SecretState(models.TextChoices):
@@ -91,6 +92,7 @@ class OutboundEmail(models.Model):
         ACTIVATION = "activation", _("activation link")
         ACCOUNT_EXISTS = "account_exists", _("you already have an account")
         PASSWORD_RESET = "password_reset", _("password reset code")
+        LOGIN_CODE = "login_code", _("sign-in code")
         PASSWORD_CHANGED = "password_changed", _("password changed notice")
 
     class Status(models.TextChoices):

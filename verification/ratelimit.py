@@ -45,7 +45,9 @@ def limits():
         # Not a limit: guesses at an address's code, whoever made them, kept as long as a code
         # lives, so that the code page answers every address from the same history. A limit
         # here would let a stranger lock the owner out of recovery.
-        Scope.GUESS_AT_ADDRESS: [Rule(sys.maxsize, settings.VERIFICATION_CODE_TTL)],
+        Scope.GUESS_AT_ADDRESS: [
+            Rule(sys.maxsize, max(settings.VERIFICATION_CODE_TTL, settings.VERIFICATION_LOGIN_CODE_TTL))
+        ],
         Scope.FAILED_SIGNIN_FROM_CLIENT: [
             Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)
         ],

@@ -85,6 +85,13 @@ def revoke_secrets(*, user, purpose):
 # --- Codes -------------------------------------------------------------------------------
 
 
+def code_ttl(purpose):
+    """Seconds a code for `purpose` lives."""
+    if purpose == Purpose.LOGIN:
+        return settings.VERIFICATION_LOGIN_CODE_TTL
+    return settings.VERIFICATION_CODE_TTL
+
+
 def issue_code(*, user, purpose):
     """Return a fresh numeric code for `user`; only its digest is kept."""
     length = settings.VERIFICATION_CODE_LENGTH
@@ -93,7 +100,7 @@ def issue_code(*, user, purpose):
         user=user,
         purpose=purpose,
         secret=code,
-        ttl=settings.VERIFICATION_CODE_TTL,
+        ttl=code_ttl(purpose),
         max_attempts=settings.VERIFICATION_CODE_MAX_ATTEMPTS,
     )
     return code

@@ -1,0 +1,62 @@
+"""Reset a forgotten password with a code mailed to the address."""
+
+from django.contrib import messages
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView
+
+from accounts import services
+from accounts.forms import EmailForm, PasswordResetConfirmForm
+from accounts.views.address_cookie import RESET_ADDRESS
+from verification.ratelimit import client_ip
+from verification.services import InvalidCode
+
+
+class PasswordResetRequestView(FormView):
+    template_name = "accounts/password_reset_request.html"
+    form_class = EmailForm
+    success_url = reverse_lazy("accounts:password_reset_confirm")
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        services.request_password_reset(email=email, client_ip=client_ip(self.request))
+        response = super().form_valid(form)
+        RESET_ADDRESS.remember(response, email)
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters("code", "password1", "password2"), name="dispatch")
+class PasswordResetConfirmView(FormView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = PasswordResetConfirmForm
+    success_url = reverse_lazy("accounts:login")
+
+    def get_initial(self):
+        return {"email": RESET_ADDRESS.recall(self.request)}
+
+    def get_context_data(self, **kwargs):
+        # The "send the code again" button counts down the address's cooldown.
+        email = RESET_ADDRESS.recall(self.request)
+        wait = services.seconds_until_next_mail(email=email) if email else 0
+        return super().get_context_data(resend_email=email, resend_wait=wait, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            services.reset_password_with_code(
+                email=data["email"],
+                code=data["code"],
+                password=data["password1"],
+                client_ip=client_ip(self.request),
+            )
+        except (services.TooManyTries, InvalidCode) as refused:
+            form.refuse_code(refused)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Your password is changed. Sign in with it."))
+        response = super().form_valid(form)
+        RESET_ADDRESS.forget(response)
+        return response

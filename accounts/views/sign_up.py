@@ -1,0 +1,85 @@
+"""Sign up, activate, ask for a new activation link."""
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView, TemplateView
+
+from accounts import services
+from accounts.forms import EmailForm, SignUpForm
+from verification.ratelimit import client_ip
+from verification.services import InvalidLink, read_activation_token
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
+class SignUpView(FormView):
+    template_name = "accounts/signup.html"
+    form_class = SignUpForm
+    success_url = reverse_lazy("accounts:signup_done")
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            services.register_user(
+                username=data["username"],
+                email=data["email"],
+                password=data["password1"],
+                client_ip=client_ip(self.request),
+            )
+        except services.UsernameTaken:
+            form.username_taken()
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ActivateView(TemplateView):
+    """GET shows a button and changes nothing (mail scanners open links); POST activates."""
+
+    template_name = "accounts/activate.html"
+
+    def get(self, request, token):
+        try:
+            read_activation_token(token)
+        except InvalidLink as refused:
+            return self.refuse(refused)
+        return self.render_to_response({})
+
+    def post(self, request, token):
+        try:
+            services.activate_account(token=token)
+        except InvalidLink as refused:
+            return self.refuse(refused)
+        messages.success(request, _("Your account is active. Sign in to continue."))
+        return redirect("accounts:login")
+
+    def refuse(self, refused):
+        return self.render_to_response({"refused": refused.reason}, status=400)
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        # The token is in this page's URL: Referer headers carry the origin only, never the
+        # path. Not "no-referrer": under it browsers send "Origin: null" with the confirm
+        # POST, and Django's CSRF check refuses it (the browser test caught this).
+        response["Referrer-Policy"] = "strict-origin"
+        return response
+
+
+class ResendActivationView(FormView):
+    template_name = "accounts/resend_activation.html"
+    form_class = EmailForm
+    success_url = reverse_lazy("accounts:activation_sent")
+
+    def get_initial(self):
+        return {"email": self.request.GET.get("email", "")}
+
+    def form_valid(self, form):
+        services.resend_activation(
+            email=form.cleaned_data["email"], client_ip=client_ip(self.request)
+        )
+        return super().form_valid(form)

@@ -1,0 +1,15 @@
+// The mailed sign-in link carries the address and the code in its fragment (#email=..&code=..),
+// which the browser never sends to the server. Fill them into the form, then drop the fragment
+// from the address bar and history. Nothing is submitted: the person presses the button.
+(function () {
+  var params = new URLSearchParams(window.location.hash.slice(1));
+  ["email", "code"].forEach(function (name) {
+    var field = document.getElementById("id_" + name);
+    if (field && params.get(name)) {
+      field.value = params.get(name);
+    }
+  });
+  if (window.location.hash) {
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+})();
