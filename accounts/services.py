@@ -35,11 +35,24 @@ class UsernameTaken(Exception):
     """A parallel sign-up took the username between the form's check and the insert."""
 
 
-def spend_mail_allowance(*, email, client_ip):
-    """Spend the client's and the address's mail allowance; False when either is used up.
+def spend_mail_allowance(*, email, purpose, client_ip):
+    """Spend the client's and the address's mail allowance; False when any is used up.
     Keyed by the address whether or not it has an account, so a refusal tells nothing."""
     return not ratelimit.spend(
-        (Scope.REQUEST_FROM_CLIENT, client_ip), (Scope.MAIL_TO_ADDRESS, email)
+        (Scope.REQUEST_FROM_CLIENT, client_ip), *_address_allowance(email=email, purpose=purpose)
+    )
+
+
+def _address_allowance(*, email, purpose):
+    # The cooldown first: its refusal should not use up the hourly allowance.
+    return [(Scope.MAIL_COOLDOWN, f"{purpose}:{email}"), (Scope.MAIL_TO_ADDRESS, email)]
+
+
+def seconds_until_next_mail(*, email, purpose):
+    """How long before a mail of `purpose` to `email` is allowed again (0: now)."""
+    return max(
+        ratelimit.seconds_until_allowed(scope, key)
+        for scope, key in _address_allowance(email=email, purpose=purpose)
     )
 
 
@@ -65,7 +78,7 @@ def register_user(*, username, email, password, client_ip):
 
 @transaction.atomic
 def _sign_up(*, username, email, password_hash):
-    if ratelimit.hit(Scope.MAIL_TO_ADDRESS, email):
+    if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
         return
     owner = User.objects.select_for_update().filter(email=email).first()
     if owner is None:
@@ -87,7 +100,7 @@ def _sign_up(*, username, email, password_hash):
 def resend_activation(*, email, client_ip):
     """Mail a new link to an account that was never activated; anything else gets nothing,
     through the same steps (a mail record without a recipient)."""
-    if not spend_mail_allowance(email=email, client_ip=client_ip):
+    if not spend_mail_allowance(email=email, purpose=Purpose.ACTIVATION, client_ip=client_ip):
         return
     user = User.objects.get_by_email(email)
     awaits = user is not None and user.awaits_activation
@@ -122,15 +135,10 @@ def may_sign_in(user):
 def request_password_reset(*, email, client_ip):
     """Mail a reset code to an account that may recover; anything else gets nothing,
     through the same steps (a mail record without a recipient)."""
-    if not spend_mail_allowance(email=email, client_ip=client_ip):
+    if not spend_mail_allowance(email=email, purpose=Purpose.PASSWORD_RESET, client_ip=client_ip):
         return
     user = User.objects.get_by_email(email)
     queue_email(user=user if may_recover(user) else None, kind=Kind.PASSWORD_RESET)
-
-
-def seconds_until_next_mail(*, email):
-    """How long before a mail to `email` is allowed again (0: now)."""
-    return ratelimit.seconds_until_allowed(Scope.MAIL_TO_ADDRESS, email)
 
 
 def reset_password_with_code(*, email, code, password, client_ip):
@@ -149,7 +157,7 @@ def request_sign_in_code(*, email, client_ip):
     """Mail a sign-in code to an active account; one never activated gets its activation
     link instead (a code would sign in to an account that cannot sign in yet); anything
     else gets nothing, through the same steps."""
-    if not spend_mail_allowance(email=email, client_ip=client_ip):
+    if not spend_mail_allowance(email=email, purpose=Purpose.LOGIN, client_ip=client_ip):
         return
     user = User.objects.get_by_email(email)
     if user is not None and user.awaits_activation:

@@ -5,9 +5,9 @@ from django.urls import reverse
 
 from accounts import services
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import ask_for_code
+from tests.helpers import activation_path, ask_for_code, mailed_code
 from verification import ratelimit
-from verification.models import RateLimitBucket
+from verification.models import Purpose, RateLimitBucket
 
 RESET = reverse("accounts:password_reset")
 CONFIRM = reverse("accounts:password_reset_confirm")
@@ -106,10 +106,22 @@ def test_limits_live_in_the_database_keyed_by_digest(user, deliver, client):
     deliver(client.post, RESET, {"email": user.email})
 
     buckets = RateLimitBucket.objects.all()
-    assert {b.scope for b in buckets} == {"request_from_ip", "mail_to_address"}
+    assert {b.scope for b in buckets} == {"request_from_ip", "mail_cooldown", "mail_to_address"}
     for bucket in buckets:
         assert user.email not in bucket.key and "127.0.0.1" not in bucket.key
-    assert ratelimit.seconds_until_allowed("mail_to_address", user.email) == 60
+    assert services.seconds_until_next_mail(email=user.email, purpose=Purpose.PASSWORD_RESET) == 60
+
+
+def test_the_one_minute_cooldown_is_per_kind_of_mail(client, db, deliver, mailoutbox):
+    deliver(client.post, reverse("accounts:signup"), {
+        "username": "ada", "email": "ada@example.com",
+        "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase",
+    })
+    deliver(client.post, RESET, {"email": "ada@example.com"})  # seconds later: another kind
+    deliver(client.post, RESET, {"email": "ada@example.com"})  # the same kind: held back
+
+    assert len(mailoutbox) == 2 and activation_path(mailoutbox[0]) and mailed_code(mailoutbox[1])
+    assert 'data-wait-seconds="60"' in client.get(CONFIRM).content.decode()
 
 
 def test_the_send_again_button_counts_down_the_cooldown(client, user, deliver, time_machine):

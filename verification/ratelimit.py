@@ -21,6 +21,7 @@ from verification.models import RateLimitBucket
 
 class Scope(StrEnum):
     MAIL_TO_ADDRESS = "mail_to_address"
+    MAIL_COOLDOWN = "mail_cooldown"
     REQUEST_FROM_CLIENT = "request_from_ip"
     CHECK_FROM_CLIENT = "check_from_ip"
     GUESS_AT_ADDRESS = "guess_at_address"
@@ -36,10 +37,11 @@ class Rule:
 def limits():
     """Scope -> rules. Read at call time so settings can change in tests."""
     return {
-        Scope.MAIL_TO_ADDRESS: [
-            Rule(1, settings.VERIFICATION_MAIL_COOLDOWN),
-            Rule(settings.VERIFICATION_MAILS_PER_HOUR, 3600),
-        ],
+        # Mail to one address: a few an hour, of every kind together...
+        Scope.MAIL_TO_ADDRESS: [Rule(settings.VERIFICATION_MAILS_PER_HOUR, 3600)],
+        # ...and one a minute of each kind (keyed by purpose and address), so that a code
+        # asked for just after a sign-up is not held back by the sign-up's mail.
+        Scope.MAIL_COOLDOWN: [Rule(1, settings.VERIFICATION_MAIL_COOLDOWN)],
         Scope.REQUEST_FROM_CLIENT: [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
         Scope.CHECK_FROM_CLIENT: [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
         # Not a limit: guesses at an address's code, whoever made them, kept as long as a code

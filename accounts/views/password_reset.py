@@ -11,7 +11,9 @@ from django.views.generic import FormView
 from accounts import services
 from accounts.forms import EmailForm, PasswordResetConfirmForm
 from accounts.views.address_cookie import RESET_ADDRESS
+from accounts.views.code_page import CodePage
 from verification.ratelimit import client_ip
+from verification.models import Purpose
 from verification.services import InvalidCode
 
 
@@ -30,19 +32,12 @@ class PasswordResetRequestView(FormView):
 
 @method_decorator(never_cache, name="dispatch")
 @method_decorator(sensitive_post_parameters("code", "password1", "password2"), name="dispatch")
-class PasswordResetConfirmView(FormView):
+class PasswordResetConfirmView(CodePage, FormView):
     template_name = "accounts/password_reset_confirm.html"
     form_class = PasswordResetConfirmForm
     success_url = reverse_lazy("accounts:login")
-
-    def get_initial(self):
-        return {"email": RESET_ADDRESS.recall(self.request)}
-
-    def get_context_data(self, **kwargs):
-        # The "send the code again" button counts down the address's cooldown.
-        email = RESET_ADDRESS.recall(self.request)
-        wait = services.seconds_until_next_mail(email=email) if email else 0
-        return super().get_context_data(resend_email=email, resend_wait=wait, **kwargs)
+    address_cookie = RESET_ADDRESS
+    purpose = Purpose.PASSWORD_RESET
 
     def form_valid(self, form):
         data = form.cleaned_data

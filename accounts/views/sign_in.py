@@ -14,7 +14,9 @@ from django.views.generic import FormView
 from accounts import services
 from accounts.forms import EmailForm, LoginForm, SignInCodeForm
 from accounts.views.address_cookie import SIGN_IN_ADDRESS
+from accounts.views.code_page import CodePage
 from verification.ratelimit import client_ip
+from verification.models import Purpose
 from verification.services import InvalidCode
 
 
@@ -47,16 +49,15 @@ class SignInCodeRequestView(LoginByCodeEnabled, FormView):
 
 @method_decorator(never_cache, name="dispatch")
 @method_decorator(sensitive_post_parameters("code"), name="dispatch")
-class SignInCodeView(LoginByCodeEnabled, auth_views.RedirectURLMixin, FormView):
+class SignInCodeView(LoginByCodeEnabled, CodePage, auth_views.RedirectURLMixin, FormView):
     """GET shows the form (the mailed link fills it in, from its fragment) and changes
     nothing, since mail scanners open links; the POST signs in."""
 
     template_name = "accounts/login_code.html"
     form_class = SignInCodeForm
     next_page = settings.LOGIN_REDIRECT_URL  # unless a safe ?next= says otherwise
-
-    def get_initial(self):
-        return {"email": SIGN_IN_ADDRESS.recall(self.request)}
+    address_cookie = SIGN_IN_ADDRESS
+    purpose = Purpose.LOGIN
 
     def form_valid(self, form):
         try:
