@@ -7,12 +7,12 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin, UsernameField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import addresses
 from accounts.models import User
+from accounts import services
 from accounts.services import TooManyTries
 from verification import ratelimit
 from verification.ratelimit import Scope, client_ip
@@ -61,11 +61,8 @@ class SignUpForm(SetPasswordMixin, forms.Form):
     }
 
     def clean(self):
-        username, email = self.cleaned_data.get("username"), self.cleaned_data.get("email")
-        # A sign-up that was never activated keeps no claim on its username against a new
-        # sign-up for the same address, which replaces it (accounts/services.py).
-        pending_here = Q(email=email, is_active=False, email_verified_at=None)
-        if username and User.objects.filter(username__iexact=username).exclude(pending_here).exists():
+        username = self.cleaned_data.get("username")
+        if username and services.username_is_taken(username):
             self.username_taken()
         self.validate_passwords()
         candidate = User(
@@ -134,6 +131,37 @@ class LoginForm(ThrottledSignIn, AuthenticationForm):
     @property
     def needs_activation(self):
         return self.has_error(NON_FIELD_ERRORS, "not_activated")
+
+
+class ActivationForm(forms.Form):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+        help_text=_("The password you chose when you signed up."),
+    )
+
+    error_messages = {
+        "wrong_password": _(
+            "That is not the password this sign-up was made with. If you did not sign up, "
+            "someone else used your address: ignore this link, or set your own password with "
+            "a code (Forgot your password?)."
+        ),
+        "rate_limited": ThrottledSignIn.too_many_wrong_passwords,
+    }
+
+    def refuse(self, refused):
+        """Show why the service refused (WrongPassword or TooManyTries)."""
+        if isinstance(refused, TooManyTries):
+            error = ValidationError(
+                self.error_messages["rate_limited"],
+                code="rate_limited",
+                params={"seconds": refused.seconds},
+            )
+        else:
+            error = ValidationError(self.error_messages["wrong_password"], code="wrong_password")
+        self.add_error("password", error)
 
 
 class EmailForm(forms.Form):

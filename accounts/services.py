@@ -19,6 +19,7 @@ from verification.services import (
     check_code,
     code_ttl,
     consume_activation_token,
+    read_activation_token,
     revoke_secrets,
 )
 
@@ -76,8 +77,16 @@ def register_user(*, username, email, password, client_ip):
         _sign_up(username=username, email=email, password_hash=password_hash)
 
 
+def username_is_taken(username):
+    """Taken by an account, or asked for by a sign-up lately (which may have made none)."""
+    return User.objects.filter(username__iexact=username).exists() or bool(
+        ratelimit.recent_hits(Scope.USERNAME_CLAIM, username.lower())
+    )
+
+
 @transaction.atomic
 def _sign_up(*, username, email, password_hash):
+    ratelimit.hit(Scope.USERNAME_CLAIM, username.lower())
     if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
         return
     owner = User.objects.select_for_update().filter(email=email).first()
@@ -107,11 +116,24 @@ def resend_activation(*, email, client_ip):
     queue_email(user=user if awaits else None, kind=Kind.ACTIVATION)
 
 
-@transaction.atomic
-def activate_account(*, token):
-    """Spend the activation link and let its user sign in."""
-    user = consume_activation_token(token)
-    _prove_address(user)
+class WrongPassword(Exception):
+    """The password is not the one this sign-up was made with."""
+
+
+def activate_account(*, token, password, client_ip):
+    """Spend the activation link and let its user sign in. The link proves the mailbox; the
+    password proves this is the sign-up its reader made, not one a stranger made with their
+    address (which the reader might activate by following the mail). Wrong passwords count
+    against the client like wrong passwords at sign-in."""
+    wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+    if wait:
+        raise TooManyTries(wait)
+    if not read_activation_token(token).user.check_password(password):
+        ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+        raise WrongPassword
+    with transaction.atomic():
+        user = consume_activation_token(token)
+        _prove_address(user)
     return user
 
 

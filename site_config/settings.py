@@ -130,6 +130,8 @@ VERIFICATION_ACTIVATION_TTL = env.int("VERIFICATION_ACTIVATION_TTL", default=24 
 # Sign-in by an emailed code: on or off, and how long such a code lives.
 VERIFICATION_LOGIN_BY_CODE = env.bool("VERIFICATION_LOGIN_BY_CODE", default=True)
 VERIFICATION_LOGIN_CODE_TTL = env.int("VERIFICATION_LOGIN_CODE_TTL", default=10 * 60)
+# After an address change, the old address may undo it for this long.
+VERIFICATION_EMAIL_UNDO_TTL = env.int("VERIFICATION_EMAIL_UNDO_TTL", default=7 * 24 * 60 * 60)
 # A never-activated account is deleted this long after its sign-up: its link is dead by then.
 VERIFICATION_UNACTIVATED_RETENTION = env.int(
     "VERIFICATION_UNACTIVATED_RETENTION", default=VERIFICATION_ACTIVATION_TTL + 24 * 60 * 60

@@ -12,6 +12,11 @@ def activation_path(message):
     return match.group(1)
 
 
+def activate(client, path, password="a-long-and-unusual-passphrase"):
+    """Confirm an activation link with the password chosen at sign-up (sign_up's default)."""
+    return client.post(path, {"password": password})
+
+
 def mailed_code(message):
     match = re.search(r"^\s+(\d{6})$", message.body, flags=re.MULTILINE)
     assert match, message.body

@@ -1,7 +1,7 @@
 from django.urls import reverse
 
 from accounts.models import User
-from tests.helpers import activation_path, sign_up
+from tests.helpers import activate, activation_path, sign_up
 from tests.factories import UserFactory
 from verification.models import OneTimeSecret, Purpose
 
@@ -18,22 +18,45 @@ def test_opening_the_link_changes_nothing_until_confirmed(client, db, deliver, m
     assert OneTimeSecret.objects.get().used_at is None
 
 
-def test_confirming_the_link_activates_and_sends_to_sign_in(client, db, deliver, mailoutbox):
+def test_confirming_the_link_with_the_password_activates_and_signs_in(client, db, deliver, mailoutbox):
     path = sign_up(client, deliver, mailoutbox)
 
-    response = client.post(path)
+    response = activate(client, path)
 
-    assert response.status_code == 302 and response.url == reverse("accounts:login")
+    assert response.status_code == 302 and response.url == reverse("home")
     user = User.objects.get(username="ada")
     assert user.is_active and user.email_verified_at is not None
-    assert "_auth_user_id" not in client.session  # activation does not sign in
+    assert client.get(reverse("home")).context["user"] == user
+
+
+def test_a_wrong_password_activates_nothing_and_leaves_the_link_usable(client, db, deliver, mailoutbox):
+    path = sign_up(client, deliver, mailoutbox)
+
+    refused = activate(client, path, password="not-the-sign-up-password")
+
+    assert refused.status_code == 200
+    assert refused.context["form"].has_error("password", "wrong_password")
+    assert not User.objects.get(username="ada").is_active
+    assert activate(client, path).status_code == 302
+
+
+def test_wrong_activation_passwords_count_against_the_client(client, db, deliver, mailoutbox, settings):
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 2
+    path = sign_up(client, deliver, mailoutbox)
+    for _ in range(2):
+        activate(client, path, password="guess")
+
+    refused = activate(client, path)
+
+    assert refused.context["form"].has_error("password", "rate_limited")
+    assert not User.objects.get(username="ada").is_active
 
 
 def test_a_used_link_is_refused_and_points_to_sign_in(client, db, deliver, mailoutbox):
     path = sign_up(client, deliver, mailoutbox)
-    client.post(path)
+    activate(client, path)
 
-    for response in (client.get(path), client.post(path)):
+    for response in (client.get(path), activate(client, path)):
         assert response.status_code == 400
         assert response.context["refused"] == "used"
 
@@ -74,8 +97,8 @@ def test_a_new_link_replaces_the_old_one(client, db, deliver, mailoutbox, time_m
     assert response.url == reverse("accounts:activation_sent")
     new_path = activation_path(mailoutbox[-1])
     assert new_path != old_path
-    assert client.post(old_path).context["refused"] == "expired"
-    assert client.post(new_path).status_code == 302
+    assert activate(client, old_path).context["refused"] == "expired"
+    assert activate(client, new_path).status_code == 302
     assert User.objects.get(username="ada").is_active
 
 

@@ -102,11 +102,15 @@ def test_a_person_signs_up_activates_signs_in_and_resets_by_code(browser, site, 
 
     link = re.search(r"http://\S+/accounts/activate/\S+/", text_body(sink.wait_for(1)[0]))[0]
     page.goto(link)
+    page.fill("#id_password", PASSWORD)
     shot("activate")
     page.get_by_role("button", name=t["activate"]).click()
     assert t["active"] in page.locator(".alert").inner_text()
+    assert t["welcome"] in page.locator("h1").inner_text()  # activated and signed in
     shot("activated")
+    page.get_by_role("button", name=t["sign_out"]).click()
 
+    page.goto("/accounts/login/")
     sign_in(PASSWORD)
     shot("signed-in")
     page.get_by_role("button", name=t["sign_out"]).click()

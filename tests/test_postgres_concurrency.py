@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, connections
 from django_q.conf import Conf
 
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 from tests.helpers import wrong_code
 from verification import outbox, ratelimit, services
 from verification.models import OneTimeSecret, OutboundEmail, Purpose
@@ -80,7 +80,7 @@ def test_of_two_parallel_activations_exactly_one_succeeds():
     user = UserFactory(awaiting_activation=True)
     token = services.issue_activation_token(user=user)
 
-    results = in_parallel(2, lambda: activate_account(token=token))
+    results = in_parallel(2, lambda: activate_account(token=token, password=PASSWORD, client_ip="198.51.100.1"))
 
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert [r.reason for r in results if isinstance(r, services.InvalidLink)] == ["used"]

@@ -43,8 +43,9 @@ def test_sign_up_activate_sign_in_and_reset_by_code_over_real_mail(site):
     refused = browser.submit("/accounts/login/", {"username": "ada", "password": PASSWORD})
     assert "not activated yet" in refused.html
     assert "Activate my account" in browser.open(link).html
-    activated = browser.submit(link, {})
-    assert activated.url.endswith("/accounts/login/")
+    activated = browser.submit(link, {"password": PASSWORD})
+    assert "Welcome, ada" in activated.html  # activated and signed in
+    browser.open("/accounts/logout/", {"csrfmiddlewaretoken": activated.csrf_token()})
 
     signed_in = browser.submit("/accounts/login/", {"username": "ada", "password": PASSWORD})
     assert "Welcome, ada" in signed_in.html

@@ -10,7 +10,7 @@ from accounts import services
 from accounts.models import User
 from accounts.tasks import sweep_accounts
 from tests.factories import UserFactory
-from tests.helpers import activation_path, ask_for_code, mailed_code
+from tests.helpers import activate, activation_path, ask_for_code, mailed_code
 
 SIGNUP = reverse("accounts:signup")
 CONFIRM = reverse("accounts:password_reset_confirm")
@@ -48,7 +48,7 @@ def test_recovering_a_squatted_address_activates_it_with_the_owners_password(
     assert not signs_in("mallory", SQUATTER_PASSWORD)
     assert signs_in("mallory", OWNER_PASSWORD)
     # The squatter's activation link died with the recovery.
-    assert Client().post(activation_path(mailoutbox[0])).status_code == 400
+    assert activate(Client(), activation_path(mailoutbox[0]), SQUATTER_PASSWORD).status_code == 400
 
 
 def test_a_new_sign_up_replaces_one_never_activated(db, deliver, mailoutbox, time_machine):
@@ -59,20 +59,49 @@ def test_a_new_sign_up_replaces_one_never_activated(db, deliver, mailoutbox, tim
     sign_up(deliver, "victim", "victim@example.com", OWNER_PASSWORD, ip="198.51.100.2")
     owners_link = activation_path(mailoutbox[1])
 
-    assert Client().post(squatters_link).status_code == 400
-    assert Client().post(owners_link).status_code == 302
+    assert activate(Client(), squatters_link, SQUATTER_PASSWORD).status_code == 400
+    assert activate(Client(), owners_link, OWNER_PASSWORD).status_code == 302
     assert list(User.objects.values_list("username", "email")) == [("victim", "victim@example.com")]
     assert signs_in("victim", OWNER_PASSWORD) and not signs_in("mallory", SQUATTER_PASSWORD)
 
 
-def test_signing_up_again_may_keep_the_username_of_the_pending_sign_up(db, deliver, mailoutbox, time_machine):
-    sign_up(deliver, "ada", "ada@example.com", SQUATTER_PASSWORD)
+def test_a_stranger_who_signs_up_after_the_owner_cannot_have_the_owner_activate_it(
+    db, deliver, mailoutbox, time_machine
+):
+    sign_up(deliver, "victim", "victim@example.com", OWNER_PASSWORD, ip="198.51.100.2")
     time_machine.advance(seconds=61)
+    sign_up(deliver, "mallory", "victim@example.com", SQUATTER_PASSWORD)
+    newest_link = activation_path(mailoutbox[-1])  # in the owner's inbox, from the stranger's sign-up
 
-    response = sign_up(deliver, "ada", "ada@example.com", OWNER_PASSWORD)
+    refused = activate(Client(), newest_link, OWNER_PASSWORD)  # the owner follows it
 
-    assert response.status_code == 302 and len(mailoutbox) == 2
-    assert User.objects.get().check_password(OWNER_PASSWORD)
+    assert refused.context["form"].has_error("password", "wrong_password")
+    assert not User.objects.get().is_active
+    assert not signs_in("mallory", SQUATTER_PASSWORD)
+
+
+def test_an_unsolicited_activation_mail_cannot_be_confirmed_without_the_strangers_password(
+    db, deliver, mailoutbox
+):
+    sign_up(deliver, "mallory", "victim@example.com", SQUATTER_PASSWORD)
+
+    refused = activate(Client(), activation_path(mailoutbox[0]), "the-owners-usual-password-1")
+
+    assert refused.status_code == 200 and not User.objects.get().is_active
+
+
+def test_a_username_reads_as_taken_after_any_sign_up_whether_or_not_it_made_an_account(
+    client, db, deliver, user, time_machine
+):
+    sign_up(deliver, "probe1", user.email, OWNER_PASSWORD)  # an active address: no account made
+    sign_up(deliver, "probe2", "nobody@example.com", OWNER_PASSWORD)  # an account made
+
+    answers = [
+        client.post(SIGNUP, {"username": probe, "email": "x@example.com", "password1": "a", "password2": "b"})
+        for probe in ("probe1", "probe2")
+    ]
+
+    assert [a.context["form"].has_error("username", "username_taken") for a in answers] == [True, True]
 
 
 def test_a_proven_account_is_never_replaced(db, user, deliver, mailoutbox):

@@ -14,6 +14,8 @@ class Purpose(models.TextChoices):
     ACTIVATION = "activation", _("account activation link")
     PASSWORD_RESET = "password_reset", _("password reset code")
     LOGIN = "login", _("sign-in code")
+    EMAIL_CHANGE = "email_change", _("address change code")
+    EMAIL_CHANGE_UNDO = "email_change_undo", _("address change undo link")
 
 
 class SecretState(models.TextChoices):
@@ -93,6 +95,10 @@ class OutboundEmail(models.Model):
         ACCOUNT_EXISTS = "account_exists", _("you already have an account")
         PASSWORD_RESET = "password_reset", _("password reset code")
         LOGIN_CODE = "login_code", _("sign-in code")
+        EMAIL_CHANGE_CODE = "email_change_code", _("address change code")
+        EMAIL_IN_USE = "email_in_use", _("address already has an account")
+        EMAIL_CHANGED = "email_changed", _("address changed notice, with undo")
+        EMAIL_CONFIRMED = "email_confirmed", _("new address confirmed")
         PASSWORD_CHANGED = "password_changed", _("password changed notice")
 
     class Status(models.TextChoices):
@@ -119,6 +125,10 @@ class OutboundEmail(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
     )
+    # Where the mail goes when that is not the user's address of the moment: the new address
+    # an address change must prove, or the old one it is told about. Set by the site from its
+    # own records, never typed into this field.
+    to_address = models.EmailField(_("to"), max_length=254, blank=True)
     # The language of the page the mail was asked from; the mail is written in it.
     language = models.CharField(_("language"), max_length=16, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)

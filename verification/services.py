@@ -7,6 +7,7 @@ go past the limit.
 """
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -38,37 +39,45 @@ class InvalidCode(Exception):
 
 
 class InvalidLink(Exception):
-    """An activation link was refused; `reason` is "expired", "invalid" or "used"."""
+    """A link was refused; `reason` is "expired", "invalid" or "used"."""
 
     def __init__(self, reason):
         super().__init__(reason)
         self.reason = reason
 
 
-def _digests(*, user_id, purpose, secret):
-    # One digest per key, so secrets issued before a SECRET_KEY rotation still verify.
+def _digests(*, user_id, purpose, secret, bound_to=""):
+    # `bound_to` ties a secret to what it proves (the new address a code was mailed to), so
+    # that it proves nothing else. One digest per key, so secrets issued before a SECRET_KEY
+    # rotation still verify.
+    message = f"{user_id}:{secret}" + (f"\n{bound_to}" if bound_to else "")
     for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
         yield salted_hmac(
-            f"verification.{purpose}", f"{user_id}:{secret}", secret=key, algorithm="sha256"
+            f"verification.{purpose}", message, secret=key, algorithm="sha256"
         ).hexdigest()
 
 
-def _matches(row, secret):
+def _matches(row, secret, bound_to):
     return any(
         constant_time_compare(row.digest, digest)
-        for digest in _digests(user_id=row.user_id, purpose=row.purpose, secret=secret)
+        for digest in _digests(
+            user_id=row.user_id, purpose=row.purpose, secret=secret, bound_to=bound_to
+        )
     )
 
 
 @sensitive_variables("secret")
 @transaction.atomic
-def _store_secret(*, user, purpose, secret, ttl, max_attempts):
-    revoke_secrets(user=user, purpose=purpose)
+def _store_secret(*, user, purpose, secret, ttl, max_attempts, bound_to="", replace_older=True):
+    if replace_older:
+        revoke_secrets(user=user, purpose=purpose)
     now = clock.now()
     return OneTimeSecret.objects.create(
         user=user,
         purpose=purpose,
-        digest=next(_digests(user_id=user.pk, purpose=purpose, secret=secret)),
+        digest=next(
+            _digests(user_id=user.pk, purpose=purpose, secret=secret, bound_to=bound_to)
+        ),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
         max_attempts=max_attempts,
@@ -92,7 +101,7 @@ def code_ttl(purpose):
     return settings.VERIFICATION_CODE_TTL
 
 
-def issue_code(*, user, purpose):
+def issue_code(*, user, purpose, bound_to=""):
     """Return a fresh numeric code for `user`; only its digest is kept."""
     length = settings.VERIFICATION_CODE_LENGTH
     code = f"{secrets.randbelow(10**length):0{length}d}"
@@ -100,6 +109,7 @@ def issue_code(*, user, purpose):
         user=user,
         purpose=purpose,
         secret=code,
+        bound_to=bound_to,
         ttl=code_ttl(purpose),
         max_attempts=settings.VERIFICATION_CODE_MAX_ATTEMPTS,
     )
@@ -107,7 +117,7 @@ def issue_code(*, user, purpose):
 
 
 @sensitive_variables("code")
-def check_code(*, user, purpose, code):
+def check_code(*, user, purpose, code, bound_to=""):
     """Consume the user's current code if `code` is it; raise InvalidCode otherwise.
 
     Every guess, right or wrong, spends one attempt first, so a code that has taken its
@@ -116,7 +126,7 @@ def check_code(*, user, purpose, code):
     row = OneTimeSecret.objects.active().filter(user=user, purpose=purpose).first()
     if row is None or not _spend_attempt(row):
         raise InvalidCode.dead()
-    if not _matches(row, code):
+    if not _matches(row, code, bound_to):
         raise InvalidCode.wrong(attempts_left=row.max_attempts - row.attempts - 1)
     if not _mark_used(row):
         raise InvalidCode.dead()  # a parallel right guess got there first
@@ -134,11 +144,27 @@ def _mark_used(row):
     return bool(OneTimeSecret.objects.filter(pk=row.pk, used_at=None).update(used_at=clock.now()))
 
 
-# --- Activation links ----------------------------------------------------------------------
+# --- Links ----------------------------------------------------------------------------------
 
 
 # Real tokens are about 150 characters; anything far longer is not worth decoding.
 MAX_TOKEN_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class LinkKind:
+    salt: str  # one itsdangerous salt per purpose: a token for one is void for another
+    ttl_setting: str
+    replaces_older: bool  # a new link of the purpose kills the user's older ones
+
+
+LINKS = {
+    Purpose.ACTIVATION: LinkKind("verification.activation", "VERIFICATION_ACTIVATION_TTL", True),
+    # Several address changes may each owe an undo to a different old address.
+    Purpose.EMAIL_CHANGE_UNDO: LinkKind(
+        "verification.email_change_undo", "VERIFICATION_EMAIL_UNDO_TTL", False
+    ),
+}
 
 
 class _ClockSigner(TimestampSigner):
@@ -146,51 +172,58 @@ class _ClockSigner(TimestampSigner):
         return int(clock.now().timestamp())
 
 
-def _serializer():
+def _serializer(purpose):
     # The last key signs; all of them verify, so a rotated SECRET_KEY keeps links working.
     return URLSafeTimedSerializer(
         [*settings.SECRET_KEY_FALLBACKS, settings.SECRET_KEY],
-        salt="verification.activation",
+        salt=LINKS[purpose].salt,
         signer=_ClockSigner,
     )
 
 
-def issue_activation_token(*, user):
-    """Return a signed token carrying an opaque row id and a nonce (never the email)."""
+def _link_ttl(purpose):
+    return getattr(settings, LINKS[purpose].ttl_setting)
+
+
+def issue_link_token(*, user, purpose, bound_to=""):
+    """Return a signed token carrying an opaque row id, a nonce and `bound_to` (an opaque id
+    of what the link acts on; never an email)."""
     nonce = secrets.token_urlsafe(32)
     row = _store_secret(
         user=user,
-        purpose=Purpose.ACTIVATION,
+        purpose=purpose,
         secret=nonce,
-        ttl=settings.VERIFICATION_ACTIVATION_TTL,
+        bound_to=bound_to,
+        ttl=_link_ttl(purpose),
         max_attempts=1,  # nothing guesses at a link: its nonce has 256 bits; it is used once
+        replace_older=LINKS[purpose].replaces_older,
     )
-    return _serializer().dumps([str(row.pk), nonce])
+    return _serializer(purpose).dumps([str(row.pk), nonce, *([bound_to] if bound_to else [])])
 
 
 @sensitive_variables("token", "nonce")
-def read_activation_token(token):
-    """Return the usable row behind `token` without changing anything; raise InvalidLink."""
+def read_link_token(token, *, purpose):
+    """Return (usable row, bound_to) behind `token` without changing anything; raise
+    InvalidLink: "expired" (past its lifetime, revoked), "invalid" (tampered) or "used"."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidLink("invalid")
     try:
-        secret_id, nonce = _serializer().loads(
-            token, max_age=settings.VERIFICATION_ACTIVATION_TTL
-        )
+        secret_id, nonce, *bound = _serializer(purpose).loads(token, max_age=_link_ttl(purpose))
     except SignatureExpired:
         raise InvalidLink("expired") from None
     except (BadSignature, ValueError, TypeError):
         raise InvalidLink("invalid") from None
+    bound_to = bound[0] if bound else ""
     row = OneTimeSecret.objects.select_related("user").filter(
-        pk=_as_uuid(secret_id), purpose=Purpose.ACTIVATION
+        pk=_as_uuid(secret_id), purpose=purpose
     ).first()
-    if row is None or not isinstance(nonce, str) or not _matches(row, nonce):
+    if row is None or not isinstance(nonce, str) or not _matches(row, nonce, str(bound_to)):
         raise InvalidLink("invalid")
-    if row.used_at or row.user.is_active:
+    if row.used_at:
         raise InvalidLink("used")
-    if row.state != SecretState.ACTIVE:  # revoked or locked links read as expired
+    if row.state != SecretState.ACTIVE:  # revoked links read as expired
         raise InvalidLink("expired")
-    return row
+    return row, bound_to
 
 
 def _as_uuid(value):
@@ -201,8 +234,29 @@ def _as_uuid(value):
 
 
 @transaction.atomic
+def consume_link_token(token, *, purpose):
+    """Mark the link used and return (its user, bound_to); exactly one of two parallel calls
+    succeeds."""
+    row, bound_to = read_link_token(token, purpose=purpose)
+    if not _mark_used(row):
+        raise InvalidLink("used")
+    return row.user, bound_to
+
+
+def issue_activation_token(*, user):
+    return issue_link_token(user=user, purpose=Purpose.ACTIVATION)
+
+
+def read_activation_token(token):
+    """The usable activation row behind `token`; a link of an active account reads as used."""
+    row, _ = read_link_token(token, purpose=Purpose.ACTIVATION)
+    if row.user.is_active:
+        raise InvalidLink("used")
+    return row
+
+
+@transaction.atomic
 def consume_activation_token(token):
-    """Mark the link used and return its user; exactly one of two parallel calls succeeds."""
     row = read_activation_token(token)
     if not _mark_used(row):
         raise InvalidLink("used")

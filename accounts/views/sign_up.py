@@ -1,6 +1,8 @@
 """Sign up, activate, ask for a new activation link."""
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
@@ -10,7 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
 from accounts import services
-from accounts.forms import EmailForm, SignUpForm
+from accounts.forms import ActivationForm, EmailForm, SignUpForm
 from verification.ratelimit import client_ip
 from verification.services import InvalidLink, read_activation_token
 
@@ -38,25 +40,39 @@ class SignUpView(FormView):
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class ActivateView(TemplateView):
-    """GET shows a button and changes nothing (mail scanners open links); POST activates."""
+    """GET shows the form and changes nothing (mail scanners open links); the POST, with the
+    password chosen at sign-up, activates and signs in."""
 
     template_name = "accounts/activate.html"
 
     def get(self, request, token):
+        return self.show(token, ActivationForm())
+
+    def post(self, request, token):
+        form = ActivationForm(request.POST)
+        if not form.is_valid():
+            return self.show(token, form)
+        try:
+            user = services.activate_account(
+                token=token, password=form.cleaned_data["password"], client_ip=client_ip(request)
+            )
+        except InvalidLink as refused:
+            return self.refuse(refused)
+        except (services.WrongPassword, services.TooManyTries) as refused:
+            form.refuse(refused)
+            return self.show(token, form)
+        login(request, user)
+        messages.success(request, _("Your account is active."))
+        return redirect(settings.LOGIN_REDIRECT_URL)
+
+    def show(self, token, form):
         try:
             read_activation_token(token)
         except InvalidLink as refused:
             return self.refuse(refused)
-        return self.render_to_response({})
-
-    def post(self, request, token):
-        try:
-            services.activate_account(token=token)
-        except InvalidLink as refused:
-            return self.refuse(refused)
-        messages.success(request, _("Your account is active. Sign in to continue."))
-        return redirect("accounts:login")
+        return self.render_to_response({"form": form})
 
     def refuse(self, refused):
         return self.render_to_response({"refused": refused.reason}, status=400)
