@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from verification import clock
+from verification import clock, outbox
 from verification.models import OutboundEmail
 
 WAITING = [OutboundEmail.Status.QUEUED, OutboundEmail.Status.RETRYING, OutboundEmail.Status.SENDING]
@@ -30,3 +30,12 @@ def health(request):
         "database": "ok",
         "mail_queue": {"depth": waiting["depth"], "oldest_age_seconds": age},
     })
+
+
+# --- For a staff-only view, never the public check -----------------------------------------
+
+
+def mail_delivery():
+    """How fast mail goes out (mails/s over the last minute) and how long the oldest waiting
+    mail has waited: numbers for staff, which move with each request, so not public."""
+    return outbox.delivery_stats()

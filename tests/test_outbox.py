@@ -9,6 +9,7 @@ from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 from django_q.signing import SignedPackage
 
+from site_config import health
 from tests.conftest import use_smtp_server
 from tests.factories import UserFactory
 from tests.helpers import ask_for_code
@@ -327,6 +328,23 @@ def test_staff_can_retry_a_failed_mail_and_cancel_a_waiting_one(
     assert waiting.status == Status.CANCELLED
     outbox.deliver_due_mail()
     assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_staff_see_the_send_rate_and_the_oldest_waiting_mail(user, client, time_machine):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    OutboundEmail.objects.bulk_create(
+        record_for(user, status=Status.SENT, sent_at=time_machine.now - timedelta(seconds=s))
+        for s in [5, 30, 50, 90]
+    )
+    record(user, created_at=time_machine.now - timedelta(seconds=42))
+    record(user, status=Status.RETRYING)
+
+    page = client.get(reverse("admin:verification_outboundemail_changelist"))
+
+    expected = {"sent_per_second_last_minute": 0.05, "waiting": 2, "oldest_waiting_age_seconds": 42.0}
+    assert outbox.delivery_stats() == health.mail_delivery() == expected
+    assert page.context["delivery"] == expected
+    assert "0.05 mails/s" in page.content.decode()
 
 
 def test_the_sweep_wakes_a_worker_for_waiting_mail_and_purges_old_rows(
