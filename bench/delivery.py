@@ -1,9 +1,14 @@
-"""Benchmarks 3 and 4 (cluster): `--mails` queued mails drained by `manage.py qcluster`
-(2 workers) into a real SMTP sink answering at once, on SQLite and on PostgreSQL (when
-reachable): mails/s, SMTP connections opened, "database is locked" lines, cluster memory.
+"""Benchmarks 3 and 4 (cluster), on SQLite and on PostgreSQL (when reachable).
 
-Baseline (the practical ceiling): one process builds the same messages from the same
+Drain: `--mails` queued mails drained by `manage.py qcluster` (2 workers) into a real SMTP
+sink answering at once: mails/s, SMTP connections opened, "database is locked" lines, cluster
+memory. Baseline (the practical ceiling): one process builds the same messages from the same
 templates and sends them with Django's SMTP backend over one open connection.
+
+Burst: `--requests` password resets posted by 8 clients through gunicorn (2 workers) while
+one `qcluster` with default settings delivers to a sink that takes `--delay` seconds to accept
+each message: mails/s from the first POST to the last arrival, submit-to-inbox p50/p95.
+`--connections` adds the same case with that many SMTP sessions per worker.
 """
 
 import argparse
@@ -12,7 +17,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from bench.measure import fmt, machine, medians, report, summary, tree_memory_mb
+from bench.measure import fmt, machine, medians, percentile, report, summary, tree_memory_mb
+from bench.request_path import NO_LIMITS, OURS, inbox_latencies, load, post_reset
 from tests.site_processes import Stack, scratch_database, wait_for
 from tests.smtp_sink import SmtpSink
 
@@ -82,18 +88,50 @@ def drain(kind, mails):
         return result
 
 
+def burst(kind, requests, delay, connections=None):
+    overrides = {"VERIFICATION_SMTP_CONNECTIONS": str(connections)} if connections else {}
+    with tempfile.TemporaryDirectory() as tmp, SmtpSink(delay=delay) as sink, database(kind, tmp) as url:
+        stack = Stack(database_url=url, smtp_port=sink.port, tmp_path=Path(tmp), **NO_LIMITS, **overrides)
+        emails = stack.make_users(requests + 1)
+        with stack.qcluster() as cluster, stack.web(workers=2):
+            post_reset(stack.base_url, OURS, emails[-1])  # warm up the web and the cluster
+            sink.wait_for(1, timeout=30)
+            sink.clear()
+            timings, _ = load(stack.base_url, OURS, emails[:requests], concurrency=8)
+            latencies = inbox_latencies(sink, emails[:requests], timings, timeout=600)
+            first_post = min(started for started, _ in timings)
+            held = tree_memory_mb(cluster.pid)
+            result = {
+                "mails_per_s": requests / (max(sink.arrived_at) - first_post),
+                "inbox_p50_ms": percentile(latencies, 50),
+                "inbox_p95_ms": percentile(latencies, 95),
+                "cluster_rss_mb": held["rss"],
+                "cluster_pss_mb": held["pss"],
+            }
+        result["database_is_locked"] = stack.log().count("database is locked")
+        result["sent_twice"] = len(sink.raw) - len({message["Message-ID"] for message in sink.messages})
+        return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mails", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--delay", type=float, default=0.5)
+    parser.add_argument("--connections", type=int, help="also run the burst with this many sessions")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
 
     kinds = ["sqlite"] + (["postgres"] if postgres_url() else [])
-    runs = {kind: [drain(kind, args.mails) for _ in range(args.runs)] for kind in kinds}
-    keys = ["mails_per_s", "ceiling_mails_per_s", "share_of_ceiling", "smtp_connections", "cluster_rss_mb", "cluster_pss_mb",
-            "database_is_locked", "sent_twice"]
-    result = {"machine": machine(), "mails": args.mails, "runs": runs,
-              "summary": {kind: {k: summary(r, k) for k in keys} for kind, r in runs.items()}}
+    bursts = {"burst": None} | ({f"burst_{args.connections}": args.connections} if args.connections else {})
+    runs = {}
+    for _ in range(args.runs):
+        for kind in kinds:
+            runs.setdefault(kind, []).append(drain(kind, args.mails))
+            for name, connections in bursts.items():
+                runs.setdefault(f"{kind} {name}", []).append(burst(kind, args.requests, args.delay, connections))
+    result = {"machine": machine(), "mails": args.mails, "requests": args.requests, "delay": args.delay,
+              "runs": runs, "summary": {case: summarize(r) for case, r in runs.items()}}
     rows = []
     for kind in kinds:
         s = result["summary"][kind]
@@ -106,10 +144,23 @@ def main(argv=None):
             (f"{kind}: mails that arrived twice", fmt(s["sent_twice"])),
             (f"{kind}: cluster RSS / PSS MB (6 processes)", medians(s, "cluster_rss_mb", "cluster_pss_mb")),
         ]
+        for name, connections in bursts.items():
+            s = result["summary"][f"{kind} {name}"]
+            label = f"{kind}: burst, {args.requests} resets, SMTP {args.delay * 1000:.0f} ms, {connections or 'default'} sessions"
+            rows += [
+                (f"{label}: mails/s", fmt(s["mails_per_s"])),
+                (f"{label}: inbox p50 / p95 ms", medians(s, "inbox_p50_ms", "inbox_p95_ms")),
+                (f"{label}: cluster RSS / PSS MB", medians(s, "cluster_rss_mb", "cluster_pss_mb")),
+                (f"{label}: locked / twice", medians(s, "database_is_locked", "sent_twice")),
+            ]
     if "postgres" not in kinds:
         rows.append(("postgres", "skipped: PostgreSQL not reachable (TEST_POSTGRES_URL)"))
     report("delivery", result, rows)
     return result
+
+
+def summarize(runs):
+    return {key: summary(runs, key) for key in runs[0]}
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from verification.outbox import queue_status
+from verification.outbox import delivery_stats
 
 
 @never_cache
@@ -29,6 +29,6 @@ def health(request):
 @never_cache
 @require_GET
 @staff_member_required
-def mail_queue(request):
-    """The mail queue's depth and the age of its oldest waiting mail, for staff."""
-    return JsonResponse(queue_status())
+def mail_delivery(request):
+    """How mail is flowing (verification.outbox.delivery_stats), for staff."""
+    return JsonResponse(delivery_stats())

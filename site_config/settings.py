@@ -186,6 +186,14 @@ if EMAIL_USE_SSL and EMAIL_USE_TLS:
 VERIFICATION_MAIL_MAX_ATTEMPTS = env.int("VERIFICATION_MAIL_MAX_ATTEMPTS", default=6)
 VERIFICATION_MAIL_RETRY_DELAY = env.float("VERIFICATION_MAIL_RETRY_DELAY", default=30)
 VERIFICATION_MAIL_RETRY_MAX_DELAY = env.float("VERIFICATION_MAIL_RETRY_MAX_DELAY", default=3600)
+# SMTP sessions a mail worker keeps open and sends over at once: a provider that takes a
+# while to accept each message is kept busy by several. Each worker process has its own.
+VERIFICATION_SMTP_CONNECTIONS = env.int("VERIFICATION_SMTP_CONNECTIONS", default=8)
+if VERIFICATION_SMTP_CONNECTIONS < 1:
+    raise ImproperlyConfigured("VERIFICATION_SMTP_CONNECTIONS must be at least 1.")
+# Messages per second to the provider, shared by every worker of every cluster (empty: no cap).
+# Free-mail providers suspend senders that go faster than they allow.
+VERIFICATION_MAIL_RATE = env.float("VERIFICATION_MAIL_RATE", default=None)
 # Sent, failed and cancelled mail records, and expired codes and links, are deleted after this.
 VERIFICATION_RETENTION_DAYS = env.int("VERIFICATION_RETENTION_DAYS", default=30)
 

@@ -1,5 +1,6 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 for the tests: it keeps what it receives, counts
-connections, and can speak implicit TLS or STARTTLS, ask for AUTH, answer slowly, or refuse."""
+connections and messages in flight, and can speak implicit TLS or STARTTLS, ask for AUTH,
+answer slowly, or refuse. Also a server that accepts connections and never says a word."""
 
 import asyncio
 import email
@@ -47,6 +48,7 @@ class SmtpSink:
         self.arrived_at = []  # time.monotonic() of each message, for latency measurements
         self._parsed = []
         self.connections = 0
+        self.in_flight = self.most_in_flight = 0  # messages being received at once
         self.delay = delay
         self.refusals = []  # SMTP answers given to the next DATA commands instead of 250
         self.port = free_port()
@@ -77,6 +79,14 @@ class SmtpSink:
         self.refusals.extend([answer] * count)
 
     async def handle_DATA(self, server, session, envelope):
+        self.in_flight += 1  # the handlers all run on the server's one event loop
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._receive(envelope)
+        finally:
+            self.in_flight -= 1
+
+    async def _receive(self, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.refusals:
@@ -132,3 +142,33 @@ class SmtpSink:
 
 def text_body(message):
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never answers, as a provider that hangs does:
+    every client waits out its timeout. Counts the connections."""
+
+    def __init__(self):
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._held = []
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # closed by __exit__
+                return
+            self.connections += 1
+            self._held.append(connection)
+
+    def __enter__(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self._listener.close()
+        for connection in self._held:
+            connection.close()

@@ -19,7 +19,7 @@ pytestmark = [
 
 @pytest.mark.parametrize("module, args", [
     ("bench.request_path", ["--requests", "8", "--slow-requests", "2", "--runs", "1"]),
-    ("bench.delivery", ["--mails", "30", "--runs", "1"]),
+    ("bench.delivery", ["--mails", "30", "--requests", "10", "--runs", "1"]),
     ("bench.reset_timing", ["--requests", "5", "--runs", "1"]),
 ])
 def test_a_benchmark_prints_its_json_line_and_table(module, args):

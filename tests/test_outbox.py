@@ -12,8 +12,8 @@ from django_q.signing import SignedPackage
 from tests.conftest import use_smtp_server
 from tests.factories import UserFactory
 from tests.helpers import ask_for_code
-from tests.smtp_sink import free_port, text_body
-from verification import outbox
+from tests.smtp_sink import SilentServer, free_port, text_body
+from verification import outbox, sendrate
 from verification.models import OneTimeSecret, OutboundEmail
 
 Status = OutboundEmail.Status
@@ -82,18 +82,98 @@ def test_a_request_after_a_worker_took_the_job_queues_another(
     assert len(queued_jobs()) == 2
 
 
-def test_a_job_sends_a_backlog_in_batches_and_wakes_a_second_worker(user, smtp_sink, monkeypatch):
+def test_a_job_sends_a_backlog_in_batches_and_wakes_a_second_worker(user, smtp_sink, monkeypatch, settings):
     monkeypatch.setattr(Conf, "SYNC", False)
-    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(2 * outbox.BATCH_SIZE + 5))
+    backlog = 3 * settings.VERIFICATION_SMTP_CONNECTIONS + 5
+    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(backlog))
 
     outbox.deliver_due_mail()
 
-    assert len(smtp_sink.wait_for(2 * outbox.BATCH_SIZE + 5)) == 2 * outbox.BATCH_SIZE + 5
+    assert len(smtp_sink.wait_for(backlog)) == backlog
     assert set(OutboundEmail.objects.values_list("status", "attempts")) == {(Status.SENT, 1)}
-    assert len(queued_jobs()) == 1  # woken by the first full batch; it will find nothing left
+    assert len(queued_jobs()) == 1  # woken by the first full claim; it will find nothing left
 
 
-def test_a_job_out_of_time_puts_back_what_it_did_not_try(user, smtp_sink, monkeypatch):
+def test_a_job_sends_over_several_sessions_at_once_and_keeps_them_for_the_next(
+    user, smtp_sink, settings
+):
+    settings.VERIFICATION_SMTP_CONNECTIONS = 4
+    smtp_sink.delay = 0.1  # a provider that takes a while to accept each message
+    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(20))
+
+    outbox.deliver_due_mail()
+    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(8))
+    outbox.deliver_due_mail()
+
+    assert len(smtp_sink.wait_for(28)) == 28
+    assert smtp_sink.most_in_flight == 4 and smtp_sink.connections == 4
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+def test_codes_and_links_are_claimed_before_notices_queued_earlier(user, smtp_sink, settings, monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", False)  # one job: the order is its claims' order
+    settings.VERIFICATION_SMTP_CONNECTIONS = 2
+    notices = [Kind.PASSWORD_CHANGED, Kind.ACCOUNT_EXISTS] * 10
+    OutboundEmail.objects.bulk_create(record_for(user, kind) for kind in notices)
+    OutboundEmail.objects.bulk_create(record_for(user, kind) for kind in [Kind.PASSWORD_RESET] * 3)
+    record(user, Kind.ACTIVATION)
+
+    outbox.deliver_due_mail()
+
+    kinds = dict(OutboundEmail.objects.values_list("message_id", "kind"))
+    arrived = [kinds[message["Message-ID"]] for message in smtp_sink.wait_for(24)]
+    assert sorted(arrived[:4]) == [Kind.ACTIVATION] + [Kind.PASSWORD_RESET] * 3
+    assert set(arrived[4:]) == {Kind.PASSWORD_CHANGED, Kind.ACCOUNT_EXISTS}
+
+
+def test_mail_over_the_send_rate_cap_waits_in_the_outbox(user, smtp_sink, settings, monkeypatch, time_machine):
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr(outbox, "JOB_TIME", 0.3)
+    settings.VERIFICATION_MAIL_RATE = 5
+    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(10))
+
+    outbox.deliver_due_mail()  # the clock stands still: the bucket holds one send
+    assert len(smtp_sink.wait_for(1)) == 1
+    time_machine.advance(seconds=1)  # worth five sends, but the bucket holds one
+    outbox.deliver_due_mail()
+
+    assert len(smtp_sink.wait_for(2)) == 2
+    waiting = OutboundEmail.objects.exclude(status=Status.SENT)
+    assert set(waiting.values_list("status", "attempts")) == {(Status.QUEUED, 0)} and waiting.count() == 8
+    assert len(queued_jobs()) == 1  # a job comes back for them
+
+
+def test_the_send_rate_bucket_holds_one_send_at_low_caps_and_a_tenth_of_a_second_at_high():
+    assert sendrate.capacity(5) == 1 and sendrate.capacity(200) == 20
+
+
+def test_a_server_that_hangs_costs_a_job_one_connection_attempt_not_one_per_mail(
+    user, settings, monkeypatch, time_machine
+):
+    monkeypatch.setattr(Conf, "SYNC", False)
+    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(100))
+    with SilentServer() as server:
+        use_smtp_server(settings, server.port, EMAIL_TIMEOUT=1)
+
+        outbox.deliver_due_mail()
+        assert server.connections == 1
+        [tried] = OutboundEmail.objects.filter(attempts=1)
+        assert tried.status == Status.RETRYING and "timed out" in tried.last_error
+        held = OutboundEmail.objects.exclude(pk=tried.pk)
+        assert set(held.values_list("status", "attempts", "next_attempt_at")) == {
+            (Status.QUEUED, 0, tried.next_attempt_at)
+        }
+
+        outbox.deliver_due_mail()  # before the backoff: nothing is tried
+        assert server.connections == 1
+
+        time_machine.advance(seconds=31)
+        outbox.deliver_due_mail()
+        assert server.connections == 2
+    assert OutboundEmail.objects.filter(attempts__gt=0).count() == 1
+
+
+def test_a_job_out_of_time_leaves_the_rest_for_another_job(user, smtp_sink, monkeypatch):
     monkeypatch.setattr(Conf, "SYNC", False)
     monkeypatch.setattr(outbox, "JOB_TIME", 0.3)
     smtp_sink.delay = 0.4  # a slow server: the first send ends past the job's time
@@ -247,6 +327,23 @@ def test_staff_can_retry_a_failed_mail_and_cancel_a_waiting_one(
     assert waiting.status == Status.CANCELLED
     outbox.deliver_due_mail()
     assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_staff_see_the_send_rate_and_the_oldest_waiting_mail(user, client, time_machine):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    OutboundEmail.objects.bulk_create(
+        record_for(user, status=Status.SENT, sent_at=time_machine.now - timedelta(seconds=s))
+        for s in [5, 30, 50, 90]
+    )
+    record(user, created_at=time_machine.now - timedelta(seconds=42))
+    record(user, status=Status.RETRYING)
+
+    page = client.get(reverse("admin:verification_outboundemail_changelist"))
+
+    expected = {"sent_per_second_last_minute": 0.05, "waiting": 2, "oldest_waiting_age_seconds": 42.0}
+    assert outbox.delivery_stats() == client.get("/health/mail/").json() == expected
+    assert page.context["delivery"] == expected
+    assert "0.05 mails/s" in page.content.decode()
 
 
 def test_the_sweep_wakes_a_worker_for_waiting_mail_and_purges_old_rows(

@@ -97,15 +97,15 @@ def test_public_health_says_nothing_that_one_request_moves(client, user, deliver
     assert client.get("/health/").content == before == b'{"status": "ok"}'
 
 
-def test_staff_see_waiting_mail_and_its_oldest_age(admin_client, user, time_machine):
+def test_staff_and_scripts_see_waiting_mail_and_its_oldest_age(admin_client, user, time_machine):
     OutboundEmail.objects.create(user=user, kind="activation")
     time_machine.advance(seconds=42)
     OutboundEmail.objects.create(user=user, kind="password_reset", status="retrying")
-    OutboundEmail.objects.create(user=user, kind="password_changed", status="sent")
+    OutboundEmail.objects.create(user=user, kind="password_changed", status="sent", sent_at=time_machine.now)
 
     body = admin_client.get("/health/mail/").json()
 
-    assert body == {"depth": 2, "oldest_age_seconds": 42.0}
+    assert body == {"sent_per_second_last_minute": 0.02, "waiting": 2, "oldest_waiting_age_seconds": 42.0}
     assert user.email not in str(body)
     printed = io.StringIO()
     call_command("mail_queue_status", stdout=printed)

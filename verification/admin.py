@@ -43,6 +43,9 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ["retry_now", "cancel"]
 
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"delivery": outbox.delivery_stats(), **(extra_context or {})})
+
     def has_deliver_permission(self, request):
         # Rows stay read-only; steering delivery needs the model's change permission.
         return request.user.has_perm("verification.change_outboundemail")

@@ -87,6 +87,15 @@ def new_message_id():
     return make_msgid(domain=urlsplit(settings.SITE_URL).hostname)
 
 
+class PriorityFromKind(models.PositiveSmallIntegerField):
+    """Set from the mail's kind when the row is first saved (`bulk_create` included)."""
+
+    def pre_save(self, model_instance, add):
+        if add:
+            setattr(model_instance, self.attname, model_instance.priority_of_kind())
+        return super().pre_save(model_instance, add)
+
+
 class OutboundEmail(models.Model):
     """One mail the site owes a user. The request records it; a Django-Q2 job delivers it."""
 
@@ -110,6 +119,13 @@ class OutboundEmail(models.Model):
         CANCELLED = "cancelled", _("cancelled")
         NO_RECIPIENT = "no_recipient", _("no account: nothing sent")
 
+    # Claimed before other mail, whatever was queued earlier: someone is waiting for the code
+    # or link it carries, and it ages while it waits. A new kind of that sort joins here.
+    WAITED_FOR = {Kind.ACTIVATION, Kind.PASSWORD_RESET, Kind.LOGIN_CODE, Kind.EMAIL_CHANGE_CODE}
+    # The status groups, spelled once.
+    WAITING = [Status.QUEUED, Status.RETRYING, Status.SENDING]
+    DONE = [Status.SENT, Status.FAILED, Status.CANCELLED, Status.NO_RECIPIENT]
+
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     # The recipient is whatever address this user has when the mail goes out: never a typed
     # one. Empty for a request about an address without an account: the request records the
@@ -131,8 +147,11 @@ class OutboundEmail(models.Model):
     to_address = models.EmailField(_("to"), max_length=254, blank=True)
     # The language of the page the mail was asked from; the mail is written in it.
     language = models.CharField(_("language"), max_length=16, blank=True)
+    # Lower is claimed first; see WAITED_FOR.
+    priority = PriorityFromKind(_("priority"), default=1, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    # When a retrying mail is due; empty for a mail due at once.
+    # When a retrying mail is due, or a waiting one once the server could not be reached;
+    # empty for a mail due at once.
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     # A job that claimed the mail owns it until then; after that another job may take it over.
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -145,10 +164,19 @@ class OutboundEmail(models.Model):
 
     class Meta:
         verbose_name = _("outbound email")
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            # The claim's order among waiting mail (sent mail is kept for weeks).
+            models.Index(fields=["status", "priority", "id"]),
+            # The send rate over the last minute, for staff.
+            models.Index(fields=["sent_at"]),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.user}"
+
+    def priority_of_kind(self):
+        return 0 if self.kind in self.WAITED_FOR else 1
 
     @classmethod
     def claimable(cls):
@@ -159,6 +187,17 @@ class OutboundEmail(models.Model):
         )
         abandoned = Q(status=cls.Status.SENDING, lease_expires_at__lt=now)
         return cls.objects.filter(due | abandoned)
+
+
+class SendAllowance(models.Model):
+    """The one row of the shared send-rate cap (verification/sendrate.py): messages that may go
+    to the mail provider now, refilled at VERIFICATION_MAIL_RATE per second."""
+
+    tokens = models.FloatField()
+    refilled_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.tokens:.2f} sends allowed at {self.refilled_at:%H:%M:%S}"
 
 
 class RateLimitBucket(models.Model):

@@ -3,10 +3,12 @@
 The record, not Django-Q2, owns delivery. A job carries no arguments at all (Django-Q2
 pickles arguments into its tables): it *drains* the outbox.
 
-- A job claims a batch of due mails in one short transaction (`SELECT … FOR UPDATE SKIP
-  LOCKED` on PostgreSQL, the single writer on SQLite), so two jobs, or two clusters, never
-  take the same mail; each mail is marked sent the moment its server accepted it, so a worker
-  that dies can send again at most the mail it had in flight.
+- A job claims due mails in short transactions (`SELECT … FOR UPDATE SKIP LOCKED` on
+  PostgreSQL, the single writer on SQLite), so two jobs, or two clusters, never take the same
+  mail. It claims as many as it has free SMTP sessions (VERIFICATION_SMTP_CONNECTIONS) and
+  sends over all of them at once, codes and links before notices, within the send-rate cap
+  shared by every cluster (verification/sendrate.py). Each mail is marked sent the moment its
+  server accepted it, so a worker that dies can send again at most the mails it had in flight.
 - A request only wakes a worker: it queues a job unless one is queued and not yet taken,
   since that one will start after this commit and find this mail. One job per mail would
   cost the ORM broker two writes a mail on top of ours; this way a burst of mail costs a
@@ -14,7 +16,10 @@ pickles arguments into its tables): it *drains* the outbox.
   all of them.
 - A failure is classified: an SMTP 5xx fails the record for good, anything else is retried
   with exponential backoff and jitter, up to VERIFICATION_MAIL_MAX_ATTEMPTS; a retry wakes a
-  worker no earlier than the record's `next_attempt_at`.
+  worker no earlier than the record's `next_attempt_at`. A server that cannot be reached
+  stops the job: every waiting mail is held until that retry, without spending an attempt,
+  rather than each waiting out its own connection timeout. A job with no session known to be
+  open sends one mail alone first, so a server that is down costs a job one timeout.
 - The periodic sweep wakes a worker whenever claimable mail is waiting, so a lost job or a
   worker killed mid-batch delays mail by a minute at most (plus the lease, for the latter).
 
@@ -24,11 +29,12 @@ A mail sent again carries a freshly issued code or link, which revokes the one b
 import logging
 import random
 import time
+from concurrent import futures
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Count, F, Min, Value, When
+from django.db.models import Case, Count, F, Min, Q, Value, When
 from django.utils import translation
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
@@ -36,21 +42,16 @@ from django_q.conf import Conf
 from django_q.models import Failure
 from django_q.tasks import async_task
 
-from verification import clock, messages, ratelimit, smtp
+from verification import clock, messages, ratelimit, sendrate, smtp
 from verification.models import OneTimeSecret, OutboundEmail, RateLimitBucket
 
 logger = logging.getLogger(__name__)
 
 Status = OutboundEmail.Status
-DONE = [Status.SENT, Status.FAILED, Status.CANCELLED, Status.NO_RECIPIENT]
-WAITING = [Status.QUEUED, Status.RETRYING, Status.SENDING]
 
-# Mails one claim takes. Big enough that claiming costs little per mail, small enough that a
-# second worker finds work while the first sends its batch.
-BATCH_SIZE = 10
-# A job starts no new send after this long, so that it ends well inside Django-Q2's timeout
-# even if its last send waits EMAIL_TIMEOUT twice (send, reconnect, send); what it claimed
-# and did not start goes back to the queue.
+# A job starts no new send after this long, and waits for the sends it started (each on its
+# own session, each bounded by EMAIL_TIMEOUT twice: send, reconnect, send), so that it ends
+# well inside Django-Q2's timeout; what it claimed and did not start goes back to the queue.
 JOB_TIME = settings.Q_CLUSTER["timeout"] / 2
 # A job owns the mails it claimed this long: longer than a job may run, shorter than the
 # broker's redelivery of a lost job (Q_CLUSTER["retry"]), which then takes them over.
@@ -91,33 +92,97 @@ def wake_a_worker(*, not_before=None):
 
 
 def deliver_due_mail():
-    """Send due mail, a batch at a time, until none is left or this job has run long enough.
-    Never raises: what happens to each mail is decided here and written on its record."""
-    stop_at = time.monotonic() + JOB_TIME
-    while batch := _claim_batch():
-        if len(batch) == BATCH_SIZE:
+    """Send due mail over this worker's SMTP sessions until none is left or this job has run
+    long enough. Never raises: what happens to each mail is decided here and written on its
+    record."""
+    _Job().run()
+
+
+class _Job:
+    """One run of `deliver_due_mail`: the sends in flight, and what it learned of the server."""
+
+    def __init__(self):
+        self.stop_at = time.monotonic() + JOB_TIME
+        self.sending = {}  # Future -> the mail it sends
+        # Until a send succeeds, one at a time: a server that is down then costs one timeout.
+        self.server_answers = smtp.has_open_session()
+        self.server_down = False
+
+    def run(self):
+        while True:
+            pause = self._start_sends() if self._may_start() else 0
+            if self.sending:
+                self._finish_sends(timeout=pause or None)
+            elif pause:  # the send-rate cap holds back mail that is due
+                time.sleep(min(pause, max(0.0, self.stop_at - time.monotonic())))
+            else:
+                break
+        if not self.server_down and time.monotonic() >= self.stop_at:
+            wake_a_worker()  # another job takes up what is left
+
+    def _may_start(self):
+        return not self.server_down and time.monotonic() < self.stop_at
+
+    def _start_sends(self):
+        """Claim as many due mails as sessions are free and start sending them; return the
+        seconds until the send-rate cap allows more, when it held some back."""
+        sessions = settings.VERIFICATION_SMTP_CONNECTIONS if self.server_answers else 1
+        free = sessions - len(self.sending)
+        if free < 1 or (self.sending and free < sessions / 2):  # claim in groups, not one by one
+            return 0
+        batch, pause = _claim_batch(free)
+        for position, email in enumerate(batch):
+            if time.monotonic() >= self.stop_at:
+                _release(batch[position:])
+                return 0
+            self._start(email)
+        if self.server_answers and len(batch) == free:
             # More may be waiting: make sure a job is there for an idle worker (of this
             # cluster or another) to take, while this one sends.
             wake_a_worker()
-        for position, email in enumerate(batch):
-            if time.monotonic() > stop_at:
-                _release(batch[position:])
-                wake_a_worker()
-                return
-            _send(email)
-        if len(batch) < BATCH_SIZE:
+        return pause
+
+    def _start(self, email):
+        if email.user_id is None:  # a request about an address without an account
+            _mark(email, status=Status.NO_RECIPIENT)
             return
+        try:
+            message = messages.compose(email)
+        except Exception as error:
+            _record_failure(email, error)
+            return
+        self.sending[smtp.start_sending(message)] = email
+
+    def _finish_sends(self, timeout):
+        done, _ = futures.wait(self.sending, timeout=timeout, return_when=futures.FIRST_COMPLETED)
+        for future in done:
+            email, error = self.sending.pop(future), future.exception()
+            if error is None:
+                _mark(email, status=Status.SENT, sent_at=clock.now())
+                self.server_answers = True
+                continue
+            retry_at = _record_failure(email, error)
+            if smtp.is_unreachable(error) and not self.server_down:
+                self.server_down = True
+                _hold_waiting_mail(until=retry_at or clock.now() + timedelta(seconds=backoff(1)))
 
 
-def _claim_batch():
+def _claim_batch(limit):
+    """Claim up to `limit` due mails, codes and links first, as far as the send-rate cap
+    allows; return them and, when the cap held some back, the seconds until it allows more."""
     now = clock.now()
     with transaction.atomic():
-        due = OutboundEmail.claimable().order_by("pk").select_for_update(skip_locked=True)
-        ids = list(due.values_list("pk", flat=True)[:BATCH_SIZE])
+        allowance = sendrate.open_allowance(now)
+        allowed = sendrate.allowed(allowance, limit)
+        due = OutboundEmail.claimable().order_by("priority", "pk").select_for_update(skip_locked=True)
+        ids = list(due.values_list("pk", flat=True)[:allowed])
+        sendrate.spend(allowance, len(ids))
         OutboundEmail.objects.filter(pk__in=ids).update(
             status=Status.SENDING, lease_expires_at=now + LEASE, attempts=F("attempts") + 1
         )
-    return list(OutboundEmail.objects.select_related("user").filter(pk__in=ids).order_by("pk"))
+    held_back = len(ids) == allowed < limit
+    batch = OutboundEmail.objects.select_related("user").filter(pk__in=ids).order_by("priority", "pk")
+    return list(batch), sendrate.seconds_until_next(allowance) if held_back else 0
 
 
 def _release(emails):
@@ -129,16 +194,12 @@ def _release(emails):
     )
 
 
-def _send(email):
-    if email.user_id is None:
-        _mark(email, status=Status.NO_RECIPIENT)
-        return
-    try:
-        smtp.send(messages.compose(email))
-    except Exception as error:
-        _record_failure(email, error)
-        return
-    _mark(email, status=Status.SENT, sent_at=clock.now())
+def _hold_waiting_mail(*, until):
+    """The server cannot be reached: no waiting mail is tried before `until` (each try would
+    wait out its own connection timeout); none spends an attempt."""
+    OutboundEmail.objects.filter(status__in=[Status.QUEUED, Status.RETRYING]).filter(
+        Q(next_attempt_at=None) | Q(next_attempt_at__lt=until)
+    ).update(next_attempt_at=until)
 
 
 def _mark(email, **fields):
@@ -158,6 +219,7 @@ def backoff(attempt):
 
 
 def _record_failure(email, error):
+    """Write the failure on the record; return when it is due again (None: given up)."""
     give_up = smtp.is_permanent(error) or email.attempts >= settings.VERIFICATION_MAIL_MAX_ATTEMPTS
     retry_at = None if give_up else clock.now() + timedelta(seconds=backoff(email.attempts))
     OutboundEmail.objects.filter(pk=email.pk, status=Status.SENDING).update(
@@ -172,6 +234,7 @@ def _record_failure(email, error):
     )
     if retry_at is not None:
         wake_a_worker(not_before=retry_at)
+    return retry_at
 
 
 # --- Operators (the admin's actions) -----------------------------------------------------
@@ -195,6 +258,22 @@ def cancel(queryset):
     )
 
 
+def delivery_stats():
+    """How mail is flowing, for staff: mails sent per second over the last minute, how many
+    wait, and the age of the oldest."""
+    now = clock.now()
+    sent = OutboundEmail.objects.filter(sent_at__gt=now - timedelta(minutes=1)).count()
+    waiting = OutboundEmail.objects.filter(status__in=OutboundEmail.WAITING).aggregate(
+        count=Count("pk"), oldest=Min("created_at")
+    )
+    oldest = waiting["oldest"]
+    return {
+        "sent_per_second_last_minute": round(sent / 60, 2),
+        "waiting": waiting["count"],
+        "oldest_waiting_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
+    }
+
+
 # --- The periodic sweep ---------------------------------------------------------------------
 
 
@@ -206,7 +285,7 @@ def sweep_outbox():
         wake_a_worker()
     kept_since = now - timedelta(days=settings.VERIFICATION_RETENTION_DAYS)
     purged = {
-        "emails": OutboundEmail.objects.filter(status__in=DONE, created_at__lt=kept_since),
+        "emails": OutboundEmail.objects.filter(status__in=OutboundEmail.DONE, created_at__lt=kept_since),
         "secrets": OneTimeSecret.objects.filter(expires_at__lt=kept_since),
         "rate limits": RateLimitBucket.objects.filter(updated_at__lt=now - ratelimit.longest_window()),
         "failed jobs": Failure.objects.filter(stopped__lt=kept_since),
@@ -214,16 +293,3 @@ def sweep_outbox():
     counts = {name: rows.delete()[0] for name, rows in purged.items()}
     logger.info("Outbox sweep: mail waiting: %s; deleted %s", waiting, counts)
     return {"mail_waiting": waiting, **counts}
-
-
-# --- Monitoring (staff and scripts only: these figures move with each request) ----------
-
-
-def queue_status():
-    """How much mail waits, and how long the oldest has waited (seconds)."""
-    waiting = OutboundEmail.objects.filter(status__in=WAITING).aggregate(
-        depth=Count("pk"), oldest=Min("created_at")
-    )
-    oldest = waiting["oldest"]
-    age = round((clock.now() - oldest).total_seconds(), 1) if oldest else 0.0
-    return {"depth": waiting["depth"], "oldest_age_seconds": age}

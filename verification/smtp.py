@@ -1,18 +1,26 @@
-"""One mail connection per worker process, kept open from one job to the next.
+"""SMTP sessions of one worker process: several at once, each kept open from one job to the next.
 
-Opening an SMTP connection (TCP, TLS, AUTH) costs more than sending a small message, so a
-worker reuses its connection and opens a new one only when the server has dropped it.
+Opening a connection (TCP, TLS, AUTH) costs more than sending a small message, so a session
+is reused and reopened only when the server has dropped it. A provider that takes hundreds of
+milliseconds to accept a message would leave a worker idle on one session, so a job sends
+over up to VERIFICATION_SMTP_CONNECTIONS sessions at once, one thread each. Django's SMTP
+backend is synchronous and a sending thread spends its time waiting on the socket, which
+releases the GIL; each backend object is used by one thread at a time.
 """
 
 import smtplib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.mail import get_connection
 
-_backend = None
-_backend_settings = None
+# Sessions not in use, the most recently used last: a quiet worker keeps reusing one.
+_idle = []
+_lock = threading.Lock()
+_threads, _threads_size = None, 0
 
-# The server closed the connection between two jobs: open a new one and send again.
+# The server closed a kept connection between two jobs: open a new one and send again.
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
 
 
@@ -23,32 +31,89 @@ def _current_settings():
     )
 
 
-def _open():
-    global _backend, _backend_settings
-    if _backend is None or _backend_settings != _current_settings():
-        close()
-        _backend, _backend_settings = get_connection(), _current_settings()
-    _backend.open()  # no-op when already open; sets EMAIL_TIMEOUT on the socket
-    return _backend
+class _Session:
+    def __init__(self):
+        self.backend, self.settings = get_connection(), _current_settings()
 
+    def is_open(self):
+        return getattr(self.backend, "connection", None) is not None
 
-def close():
-    global _backend
-    if _backend is not None:
+    def send(self, message):
+        reused = self.is_open()
+        self.backend.open()  # no-op when already open; sets EMAIL_TIMEOUT on the socket
         try:
-            _backend.close()
+            self.backend.send_messages([message])
+        except DROPPED:
+            if not reused:  # a server that drops a fresh connection would drop the next
+                raise
+            self.close()
+            self.backend.open()
+            self.backend.send_messages([message])
+
+    def close(self):
+        try:
+            self.backend.close()
         except (smtplib.SMTPException, OSError):
             pass
-    _backend = None
+
+
+def _take_session():
+    with _lock:
+        session = _idle.pop() if _idle else None
+    if session is not None and session.settings == _current_settings():
+        return session
+    if session is not None:
+        session.close()
+    return _Session()
 
 
 def send(message):
-    """Send `message` over this process's connection; raise what the server answered."""
+    """Send `message` over an idle session of this process; raise what the server answered.
+    A session whose connection failed is closed, so that its next use reconnects."""
+    session = _take_session()
     try:
-        _open().send_messages([message])
-    except DROPPED:
-        close()
-        _open().send_messages([message])
+        session.send(message)
+    except Exception as error:
+        if is_unreachable(error):
+            session.close()
+        raise
+    finally:
+        with _lock:
+            _idle.append(session)
+
+
+def start_sending(message):
+    """Send `message` on a thread of its own; return its Future. Callers keep no more sends
+    in flight than VERIFICATION_SMTP_CONNECTIONS, so a send starts at once."""
+    global _threads, _threads_size
+    size = settings.VERIFICATION_SMTP_CONNECTIONS
+    if _threads_size != size:
+        if _threads is not None:
+            _threads.shutdown(wait=False)
+        _threads, _threads_size = ThreadPoolExecutor(max_workers=size, thread_name_prefix="smtp"), size
+    return _threads.submit(send, message)
+
+
+def has_open_session():
+    with _lock:
+        return any(session.is_open() for session in _idle)
+
+
+def close():
+    """Close every idle session (the tests call this when their server goes away)."""
+    with _lock:
+        sessions = list(_idle)
+        _idle.clear()
+    for session in sessions:
+        session.close()
+
+
+def is_unreachable(error):
+    """True when the server could not be reached or stopped talking (refused, timed out,
+    dropped, TLS failed), as opposed to an answer about this one message."""
+    if isinstance(error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
 def is_permanent(error):
