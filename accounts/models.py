@@ -1,10 +1,15 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from accounts.addresses import canonical_email
+from verification import clock
 
 
 def validate_canonical_email(value):
@@ -37,6 +42,10 @@ class User(AbstractUser):
     # Distinguishes an account that was never activated (its address is unproven: whoever
     # proves it may take it over) from one that staff switched off (it stays off).
     email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
+    # Part of what every session of the user is checked against: raising it ends them all
+    # (a change of address ends the other sessions, its undo every one).
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = AccountManager()
 
@@ -51,3 +60,47 @@ class User(AbstractUser):
     @property
     def awaits_activation(self):
         return not self.is_active and self.email_verified_at is None
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash covers the password; the epoch joins it (from 1 on, so that sessions
+        # made before the field existed stay valid).
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+
+class EmailChangeQuerySet(models.QuerySet):
+    def pending(self):
+        """Asked for, not done nor cancelled, and its code may still be alive."""
+        since = clock.now() - timedelta(seconds=settings.VERIFICATION_CODE_TTL)
+        return self.filter(completed_at=None, cancelled_at=None, requested_at__gt=since)
+
+
+class EmailChange(models.Model):
+    """A move of an account to a new address: asked for, proven by a code mailed to the new
+    address, told to the old one (which may undo it for VERIFICATION_EMAIL_UNDO_TTL)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_changes"
+    )
+    old_email = models.EmailField(_("old address"), max_length=254)
+    new_email = models.EmailField(_("new address"), max_length=254)
+    requested_at = models.DateTimeField(_("asked for"))
+    completed_at = models.DateTimeField(_("done"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+
+    objects = EmailChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("change of address")
+        verbose_name_plural = _("changes of address")
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        return f"{self.user}: {self.old_email} → {self.new_email}"

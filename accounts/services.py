@@ -49,6 +49,16 @@ def _address_allowance(*, email, purpose):
     return [(Scope.MAIL_COOLDOWN, f"{purpose}:{email}"), (Scope.MAIL_TO_ADDRESS, email)]
 
 
+def mail_from_staff(*, user, kind, purpose):
+    """Queue a mail staff chose to send; it spends the address's allowance like a request of
+    the person's own (so the code page's history sees it, and no one bombs an inbox from the
+    admin). Return whether it was queued."""
+    if ratelimit.spend(*_address_allowance(email=user.email, purpose=purpose)):
+        return False
+    queue_email(user=user, kind=kind)
+    return True
+
+
 def seconds_until_next_mail(*, email, purpose):
     """How long before a mail of `purpose` to `email` is allowed again (0: now)."""
     return max(
@@ -170,8 +180,11 @@ def reset_password_with_code(*, email, code, password, client_ip):
     wait = ratelimit.hit(Scope.CHECK_FROM_CLIENT, client_ip)
     if wait:
         raise TooManyTries(wait)
-    user = _spend_code(email=email, code=code, purpose=Purpose.PASSWORD_RESET, accept=may_recover)
-    _set_proven_password(user=user, password=password)
+    user = User.objects.get_by_email(email)
+    spend_code(
+        email=email, code=code, purpose=Purpose.PASSWORD_RESET, user=user if may_recover(user) else None
+    )
+    set_new_password(user=user, password=password)
     return user
 
 
@@ -197,8 +210,9 @@ def sign_in_with_code(*, email, code, client_ip):
     ) or ratelimit.hit(Scope.CHECK_FROM_CLIENT, client_ip)
     if wait:
         raise TooManyTries(wait)
+    user = User.objects.get_by_email(email)
     try:
-        user = _spend_code(email=email, code=code, purpose=Purpose.LOGIN, accept=may_sign_in)
+        spend_code(email=email, code=code, purpose=Purpose.LOGIN, user=user if may_sign_in(user) else None)
     except InvalidCode:
         ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
         raise
@@ -208,9 +222,9 @@ def sign_in_with_code(*, email, code, client_ip):
     return user
 
 
-def _spend_code(*, email, code, purpose, accept):
-    """Spend one guess at the `purpose` code of the account at `email` and return its user
-    if `accept(user)` and the guess is right; raise InvalidCode otherwise.
+def spend_code(*, email, code, purpose, user, bound_to=""):
+    """Spend one guess at `user`'s `purpose` code, mailed to `email`; return if it is right,
+    raise InvalidCode otherwise (always, when `user` is None: no account may use it).
 
     What the page says (tries left, or dead) comes from the address's own history, the same
     for every address: guesses since the last mail to it, within a code's lifetime. The code's
@@ -220,11 +234,10 @@ def _spend_code(*, email, code, purpose, accept):
     if not tries_left:
         raise InvalidCode.dead()
     ratelimit.hit(Scope.GUESS_AT_ADDRESS, email)
-    user = User.objects.get_by_email(email)
-    if accept(user):
+    if user is not None:
         try:
-            check_code(user=user, purpose=purpose, code=code)
-            return user
+            check_code(user=user, purpose=purpose, code=code, bound_to=bound_to)
+            return
         except InvalidCode:
             pass
     raise InvalidCode.wrong(attempts_left=tries_left - 1)
@@ -238,14 +251,16 @@ def _tries_left(email, *, ttl):
     return max(settings.VERIFICATION_CODE_MAX_ATTEMPTS - guesses, 0)
 
 
-def _set_proven_password(*, user, password):
-    """Set a password proven by a code. Changing the hash ends every session of the user
-    (Django checks it on each request); no session is started here. The code proved the
-    address, so an account that was never activated is activated, with this password: a
+def set_new_password(*, user, password):
+    """Set a password proven by a code, or by the current one (a signed-in change). Changing
+    the hash ends every session of the user (Django checks it on each request; a signed-in
+    change keeps its own with update_session_auth_hash); the owner is told by mail. A code
+    proves the address, so an account never activated is activated, with this password: a
     password set by whoever signed up without proving the address never survives."""
     user.set_password(password)  # hashing, outside the transaction
+    user.password_changed_at = clock.now()
     with transaction.atomic():
-        user.save(update_fields=["password"])
+        user.save(update_fields=["password", "password_changed_at"])
         if user.awaits_activation:
             _prove_address(user)
         revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)

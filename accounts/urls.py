@@ -2,11 +2,18 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import TemplateView
 
-from accounts.views import password_reset, sign_in, sign_up
+from accounts.views import account, password_reset, sign_in, sign_up
 
 app_name = "accounts"
 
 urlpatterns = [
+    path("", account.AccountView.as_view(), name="account"),
+    path("email/", account.EmailChangeView.as_view(), name="email_change"),
+    path("email/code/", account.EmailChangeCodeView.as_view(), name="email_change_code"),
+    path("email/code/again/", account.EmailChangeResendView.as_view(), name="email_change_resend"),
+    path("email/cancel/", account.EmailChangeCancelView.as_view(), name="email_change_cancel"),
+    path("email/undo/<str:token>/", account.EmailChangeUndoView.as_view(), name="email_change_undo"),
+    path("password/", account.PasswordChangeView.as_view(), name="password_change"),
     path("signup/", sign_up.SignUpView.as_view(), name="signup"),
     path(
         "signup/done/",

@@ -26,7 +26,7 @@ CEILING = """
 import time
 from django.core.mail import get_connection
 from accounts.models import User
-from verification.messages import compose
+from accounts.mail import compose
 from verification.models import OutboundEmail
 emails = OutboundEmail.objects.bulk_create(
     OutboundEmail(user=u, kind="password_changed") for u in User.objects.all()[:{count}]

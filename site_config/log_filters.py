@@ -6,7 +6,7 @@ class RedactActivationTokens(logging.Filter):
     """Activation links carry their token in the URL path; keep it out of request logs
     (Django logs refused links as 400s, runserver logs every request)."""
 
-    token_in_path = re.compile(r"(/accounts/activate/)(?!resend/|sent/)[^/\s\"?]+")
+    token_in_path = re.compile(r"(/accounts/(?:activate|email/undo)/)(?!resend/|sent/)[^/\s\"?]+")
 
     def filter(self, record):
         message = record.getMessage()

@@ -171,3 +171,72 @@ def test_a_person_signs_in_by_code_on_a_phone_in_chinese_from_another_device_and
     by_link.screenshot(path=SCREENSHOTS / "zh-hans-sign-in-code-from-link.png", full_page=True)
     by_link.get_by_role("button", name="登录").click()
     assert "欢迎" in by_link.locator("h1").inner_text()
+
+
+ACCOUNT_TEXT = {
+    "en": {"account": "Your account", "change_email": "Change your email address",
+           "send": "Send a code to the new address", "confirm": "Change my address",
+           "undo": "Put my address back", "set": "Set new password", "sign_in": "Sign in",
+           "welcome": "Welcome, ada"},
+    "zh-hans": {"account": "我的账号", "change_email": "更换邮箱地址", "send": "向新邮箱发送验证码",
+                "confirm": "更换我的邮箱", "undo": "恢复我的邮箱", "set": "设置新密码",
+                "sign_in": "登录", "welcome": "欢迎，ada"},
+}
+MEMBER = """
+from django.utils import timezone
+from accounts.models import User
+User.objects.create_user("ada", "ada@example.com", {password!r}, email_verified_at=timezone.now())
+"""
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_person_changes_the_address_and_the_old_one_undoes_it(browser, site, language):
+    base_url, sink, stack = site
+    setup, t = LANGUAGES[language], ACCOUNT_TEXT[language]
+    stack.python(MEMBER.format(password=PASSWORD))
+    page = browser.new_context(locale=setup["locale"], viewport=setup["viewport"], base_url=base_url).new_page()
+
+    def mail_to(address, count):
+        mails = sink.wait_for(count)
+        return text_body([m for m in mails if m["To"] == address][-1])
+
+    def sign_in(password):
+        page.goto("/accounts/login/")
+        page.fill("#id_username", "ada")
+        page.fill("#id_password", password)
+        page.locator("main form button[type=submit]").click()
+        assert t["welcome"] in page.locator("h1").inner_text()
+
+    sign_in(PASSWORD)
+    page.get_by_role("link", name=t["account"]).first.click()
+    assert "ada@example.com" in page.locator("main").inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{language}-account.png", full_page=True)
+
+    page.get_by_role("link", name=t["change_email"]).click()
+    page.fill("#id_new_email", "ada.new@example.org")
+    page.fill("#id_current_password", PASSWORD)
+    page.get_by_role("button", name=t["send"]).click()
+    code = re.search(r"^\s+(\d{6})\r?$", mail_to("ada.new@example.org", 1), flags=re.MULTILINE)[1]
+    page.fill("#id_code", code)
+    page.get_by_role("button", name=t["confirm"]).click()
+    assert "ada.new@example.org" in page.locator("main").inner_text()
+    page.screenshot(path=SCREENSHOTS / f"{language}-account-changed.png", full_page=True)
+
+    notice = mail_to("ada@example.com", 3)  # the notice to the old address, after the code
+    assert "a***@example.org" in notice
+    undo = re.search(r"http://\S+/accounts/email/undo/\S+/", notice)[0]
+    owner = browser.new_context(locale=setup["locale"], viewport=setup["viewport"], base_url=base_url).new_page()
+    owner.goto(undo)
+    owner.get_by_role("button", name=t["undo"]).click()
+    reset = mail_to("ada@example.com", 4)
+    code = re.search(r"^\s+(\d{6})\r?$", reset, flags=re.MULTILINE)[1]
+    assert owner.input_value("#id_email") == "ada@example.com"
+    owner.fill("#id_code", code)
+    owner.fill("#id_password1", NEW_PASSWORD)
+    owner.fill("#id_password2", NEW_PASSWORD)
+    owner.get_by_role("button", name=t["set"]).click()
+
+    page.reload()  # the session that made the change is over
+    assert page.get_by_role("link", name=t["sign_in"]).count() >= 1
+    sign_in(NEW_PASSWORD)

@@ -48,12 +48,32 @@ def untranslated_words(html):
     return sorted({w for w in re.findall(r"[A-Za-z]{2,}", text)} - KEPT)
 
 
+def signed_in_pages(member):
+    client = Client(**CHINESE)
+    client.force_login(member)
+    wrong = {"current_password": "no", "password1": "a", "password2": "b"}
+    return {
+        "account": client.get(reverse("accounts:account")),
+        "email change": client.get(reverse("accounts:email_change")),
+        "email change errors": client.post(reverse("accounts:email_change"), {"new_email": "x", **wrong}),
+        "email change code": client.post(
+            reverse("accounts:email_change"), {"new_email": "new@example.org", "current_password": PASSWORD},
+            follow=True,
+        ),
+        "account with a pending change": client.get(reverse("accounts:account")),
+        "email change wrong code": client.post(reverse("accounts:email_change_code"), {"code": "000000"}),
+        "password change": client.get(reverse("accounts:password_change")),
+        "password change errors": client.post(reverse("accounts:password_change"), wrong),
+        "undo invalid": client.get(reverse("accounts:email_change_undo", args=["nonsense"])),
+    }
+
+
 @pytest.fixture
 def pages(db, time_machine):
     """(name, response) for every main page, and the form errors on them, in Chinese."""
     client = Client(**CHINESE)
     waiting = UserFactory(awaiting_activation=True)
-    active = UserFactory()
+    active = UserFactory(username="张三", email="zhang3@example.com")  # a name that is no English word
     token = services.issue_activation_token(user=waiting)
     bad = {"password1": "a", "password2": "b"}
     return {
@@ -76,6 +96,7 @@ def pages(db, time_machine):
         "login code sent": client.post(reverse("accounts:login_code_request"), {"email": active.email}, follow=True),
         "login code wrong": client.post(reverse("accounts:login_code"), {"email": active.email, "code": "000000"}),
         "login code malformed": client.post(reverse("accounts:login_code"), {"email": "x", "code": "12"}),
+        **signed_in_pages(active),
         "404": client.get("/no/such/page/"),
     }
 
@@ -148,3 +169,17 @@ def test_pages_rendered_without_a_request_are_translated_too(template):
 
     assert "返回首页" in chinese and "Go to the home page" in english
     assert untranslated_words(chinese) == []
+
+
+def test_address_change_mails_in_chinese(db, deliver, mailoutbox):
+    member = UserFactory()
+    client = Client(**CHINESE)
+    client.force_login(member)
+
+    deliver(client.post, reverse("accounts:email_change"), {"new_email": "new@example.org", "current_password": PASSWORD})
+    code = re.search(r"^\s+(\d{6})$", mailoutbox[0].body, flags=re.MULTILINE)[1]
+    deliver(client.post, reverse("accounts:email_change_code"), {"code": code})
+
+    code_mail, notice, confirmation = mailoutbox
+    assert "验证码" in code_mail.subject and "更换" in notice.subject and "邮箱" in confirmation.subject
+    assert "撤销" in notice.body and "撤销" in notice.alternatives[0][0]

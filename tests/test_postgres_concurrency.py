@@ -169,3 +169,30 @@ def test_two_parallel_right_sign_in_codes_give_exactly_one_session(mailoutbox):
     assert sorted(results) == [200, 302]
     signed_in = [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk)]
     assert len(signed_in) == 1
+
+
+def test_two_parallel_changes_to_one_address_give_it_to_exactly_one_account(mailoutbox, settings):
+    from accounts import email_change
+    from accounts.models import User
+    from tests.helpers import mailed_code
+
+    settings.VERIFICATION_MAIL_COOLDOWN = 0  # both codes go out, to one address
+    movers = UserFactory.create_batch(2)
+    codes = []
+    for mover in movers:
+        email_change.request_email_change(user=mover, new_email="wanted@example.org", client_ip=f"198.51.100.{mover.pk}")
+        codes.append(mailed_code(mailoutbox[-1]))
+    pending = iter(zip(movers, codes, strict=True))
+    lock = threading.Lock()
+
+    def confirm():
+        with lock:
+            mover, code = next(pending)
+        email_change.confirm_email_change(user=mover, code=code, client_ip="198.51.100.9")
+        return "moved"
+
+    results = in_parallel(2, confirm)
+
+    assert results.count("moved") == 1
+    assert [type(r) for r in results if r != "moved"] == [email_change.AddressTaken]
+    assert User.objects.filter(email="wanted@example.org").count() == 1

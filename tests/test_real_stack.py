@@ -65,3 +65,41 @@ def test_sign_up_activate_sign_in_and_reset_by_code_over_real_mail(site):
     again = browser.submit("/accounts/login/", {"username": "ada", "password": NEW_PASSWORD})
     assert "Welcome, ada" in again.html
     assert "database is locked" not in stack.log()
+
+
+def test_change_the_address_by_code_and_undo_it_from_the_old_one_over_real_mail(site):
+    base_url, sink, stack = site
+    stack.python(
+        "from django.utils import timezone; from accounts.models import User;"
+        f"User.objects.create_user('ada', 'ada@example.com', {PASSWORD!r}, email_verified_at=timezone.now())"
+    )
+    browser = HttpBrowser(base_url)
+    browser.submit("/accounts/login/", {"username": "ada", "password": PASSWORD})
+
+    asked = browser.submit("/accounts/email/", {"new_email": "ada@new.example.org", "current_password": PASSWORD})
+    assert asked.url.endswith("/accounts/email/code/")
+    [code_mail] = sink.wait_for(1)
+    assert code_mail["To"] == "ada@new.example.org"
+    code = re.search(r"^\s+(\d{6})\r?$", text_body(code_mail), flags=re.MULTILINE)[1]
+    changed = browser.submit("/accounts/email/code/", {"code": code})
+    assert "ada@new.example.org" in changed.html
+
+    mails = sink.wait_for(3)
+    notice = next(m for m in mails if m["To"] == "ada@example.com")
+    assert "a***@new.example.org" in text_body(notice)
+    undo = re.search(rf"{re.escape(base_url)}/accounts/email/undo/\S+/", text_body(notice))[0]
+    owner = HttpBrowser(base_url)
+    assert "Put my address back" in owner.open(undo).html
+    undone = owner.submit(undo, {})
+    assert undone.url.endswith("/accounts/password-reset/code/")
+
+    reset_mail = sink.wait_for(4)[3]
+    assert reset_mail["To"] == "ada@example.com"
+    code = re.search(r"^\s+(\d{6})\r?$", text_body(reset_mail), flags=re.MULTILINE)[1]
+    owner.submit("/accounts/password-reset/code/", {
+        "email": "ada@example.com", "code": code, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
+    })
+    assert "You are not signed in" in browser.open("/").html  # the changer's session is over
+    again = owner.submit("/accounts/login/", {"username": "ada", "password": NEW_PASSWORD})
+    assert "Welcome, ada" in again.html
+    assert "database is locked" not in stack.log()

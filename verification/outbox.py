@@ -33,6 +33,7 @@ from concurrent import futures
 from datetime import timedelta
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 from django.db import transaction
 from django.db.models import Case, Count, F, Min, Q, Value, When
 from django.utils import translation
@@ -42,7 +43,7 @@ from django_q.conf import Conf
 from django_q.models import Failure
 from django_q.tasks import async_task
 
-from verification import clock, messages, ratelimit, sendrate, smtp
+from verification import clock, ratelimit, sendrate, smtp
 from verification.models import OneTimeSecret, OutboundEmail, RateLimitBucket
 
 logger = logging.getLogger(__name__)
@@ -58,10 +59,18 @@ JOB_TIME = settings.Q_CLUSTER["timeout"] / 2
 LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 1.5)
 
 
-def queue_email(*, user, kind):
-    """Record a mail for `user` (None: nobody, see OutboundEmail.user) and wake a worker once
-    the transaction commits."""
-    email = OutboundEmail.objects.create(user=user, kind=kind, language=translation.get_language() or "")
+def compose(email):
+    """The message for an OutboundEmail, as the app that owns the mail writes it (the
+    VERIFICATION_MAIL_COMPOSER setting): this engine delivers mail, it does not word it."""
+    return import_string(settings.VERIFICATION_MAIL_COMPOSER)(email)
+
+
+def queue_email(*, user, kind, to_address=""):
+    """Record a mail for `user` (None: nobody, see OutboundEmail.user), to `to_address` when
+    it is not the user's address, and wake a worker once the transaction commits."""
+    email = OutboundEmail.objects.create(
+        user=user, kind=kind, to_address=to_address, language=translation.get_language() or ""
+    )
     transaction.on_commit(wake_a_worker)
     return email
 
@@ -147,7 +156,7 @@ class _Job:
             _mark(email, status=Status.NO_RECIPIENT)
             return
         try:
-            message = messages.compose(email)
+            message = compose(email)
         except Exception as error:
             _record_failure(email, error)
             return

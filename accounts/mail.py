@@ -1,5 +1,6 @@
-"""What each kind of mail says. Secrets are issued here, at the moment the mail is built in
-the worker, so their plaintext exists only in the message that leaves."""
+"""What each kind of mail says (the outbox calls `compose`, VERIFICATION_MAIL_COMPOSER).
+Secrets are issued here, at the moment the mail is built in the worker, so their plaintext
+exists only in the message that leaves."""
 
 from urllib.parse import urlencode
 
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.models import EmailChange
 from verification import services
 from verification.models import OutboundEmail, Purpose
 
@@ -21,27 +23,27 @@ def _link(path):
     return settings.SITE_URL + path
 
 
-def _activation_context(user):
-    token = services.issue_activation_token(user=user)
+def _activation_context(email):
+    token = services.issue_activation_token(user=email.user)
     return {
         "activation_url": _link(reverse("accounts:activate", args=[token])),
         "valid_hours": settings.VERIFICATION_ACTIVATION_TTL // 3600,
     }
 
 
-def _password_reset_context(user):
+def _password_reset_context(email):
     return {
-        "code": services.issue_code(user=user, purpose=Purpose.PASSWORD_RESET),
+        "code": services.issue_code(user=email.user, purpose=Purpose.PASSWORD_RESET),
         "valid_minutes": settings.VERIFICATION_CODE_TTL // 60,
         "reset_url": _link(reverse("accounts:password_reset_confirm")),
     }
 
 
-def _login_code_context(user):
-    code = services.issue_code(user=user, purpose=Purpose.LOGIN)
+def _login_code_context(email):
+    code = services.issue_code(user=email.user, purpose=Purpose.LOGIN)
     # The address and code ride in the fragment, which browsers never send to a server: no
     # log, proxy or Referer sees them. The page's script fills them into its form.
-    fragment = urlencode({"email": user.email, "code": code})
+    fragment = urlencode({"email": email.user.email, "code": code})
     return {
         "code": code,
         "valid_minutes": settings.VERIFICATION_LOGIN_CODE_TTL // 60,
@@ -49,7 +51,37 @@ def _login_code_context(user):
     }
 
 
-def _sign_in_context(user):
+def _email_change_code_context(email):
+    # Bound to the address it is mailed to: it proves that address and no other.
+    code = services.issue_code(user=email.user, purpose=Purpose.EMAIL_CHANGE, bound_to=email.to_address)
+    return {"code": code, "valid_minutes": settings.VERIFICATION_CODE_TTL // 60}
+
+
+def _email_changed_context(email):
+    change = (
+        EmailChange.objects.filter(user=email.user, old_email=email.to_address)
+        .exclude(completed_at=None)
+        .order_by("-completed_at")
+        .first()
+    )
+    token = services.issue_link_token(
+        user=email.user, purpose=Purpose.EMAIL_CHANGE_UNDO, bound_to=str(change.pk)
+    )
+    return {
+        "new_address": mask_address(change.new_email),
+        "changed_at": change.completed_at,
+        "undo_url": _link(reverse("accounts:email_change_undo", args=[token])),
+        "valid_days": settings.VERIFICATION_EMAIL_UNDO_TTL // 86400,
+    }
+
+
+def mask_address(address):
+    """n***@example.com: enough for the owner to recognise, not to read off."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _sign_in_context(email):
     return {
         "login_url": _link(reverse("accounts:login")),
         "reset_url": _link(reverse("accounts:password_reset")),
@@ -62,6 +94,10 @@ CONTEXT_FOR_KIND = {
     Kind.PASSWORD_RESET: _password_reset_context,
     Kind.LOGIN_CODE: _login_code_context,
     Kind.PASSWORD_CHANGED: _sign_in_context,
+    Kind.EMAIL_CHANGE_CODE: _email_change_code_context,
+    Kind.EMAIL_IN_USE: _sign_in_context,
+    Kind.EMAIL_CHANGED: _email_changed_context,
+    Kind.EMAIL_CONFIRMED: _sign_in_context,
 }
 
 
@@ -70,15 +106,18 @@ def compose(email):
     """Build the message for an OutboundEmail from `templates/emails/<kind>_*`, in the
     language of the page where it was asked for."""
     user = email.user
+    # The user's address of the moment, unless the row names another (an address change).
+    recipient = email.to_address or user.email
+    proven = user.email_verified_at is not None and recipient == user.email
     context = {
         "user": user,
         # A name chosen by whoever typed an address that is not proven yet is no greeting
         # (it would carry their text to a stranger's inbox).
-        "greeting_name": user.get_username() if user.email_verified_at else "",
+        "greeting_name": user.get_username() if proven else "",
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "support_email": settings.SUPPORT_EMAIL,
-        **CONTEXT_FOR_KIND[email.kind](user),
+        **CONTEXT_FOR_KIND[email.kind](email),
     }
     prefix = f"emails/{email.kind}"
     with translation.override(email.language or settings.LANGUAGE_CODE):
@@ -88,7 +127,7 @@ def compose(email):
     message = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        to=[user.email],
+        to=[recipient],
         headers={"Message-ID": email.message_id},
     )
     message.attach_alternative(html, "text/html")

@@ -1,0 +1,74 @@
+"""Forms of the signed-in person's account page: change the address, change the password."""
+
+from django import forms
+from django.contrib.auth.forms import SetPasswordMixin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import (
+    PASSWORD_MAX_LENGTH,
+    CodeField,
+    CodeRefusals,
+    EmailAddressField,
+    ThrottledSignIn,
+    password_fields,
+)
+from verification import ratelimit
+from verification.ratelimit import Scope, client_ip
+
+
+class CurrentPassword(forms.Form):
+    """Asks again for the password of the signed-in person before a change that matters
+    (a session left open is not enough). Wrong ones count against the client like wrong
+    passwords at sign-in."""
+
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request, self.user = request, request.user
+
+    def clean_current_password(self):
+        password, ip = self.cleaned_data["current_password"], client_ip(self.request)
+        wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
+        if wait:
+            raise ValidationError(
+                ThrottledSignIn.too_many_wrong_passwords, code="rate_limited", params={"seconds": wait}
+            )
+        if not self.user.check_password(password):
+            ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
+            raise ValidationError(_("That is not your current password."), code="wrong_password")
+        return password
+
+
+class EmailChangeForm(CurrentPassword):
+    new_email = EmailAddressField(autofocus=True)
+    field_order = ["new_email", "current_password"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_email"].label = _("New email address")
+
+    def clean_new_email(self):
+        new_email = self.cleaned_data["new_email"]
+        if new_email == self.user.email:
+            raise ValidationError(_("This is already your address."), code="same_address")
+        return new_email
+
+
+class EmailChangeCodeForm(CodeRefusals, forms.Form):
+    code = CodeField(label=_("Code"))
+
+
+class PasswordChangeForm(SetPasswordMixin, CurrentPassword):
+    password1, password2 = password_fields()
+
+    def clean(self):
+        self.validate_passwords()
+        self.validate_password_for_user(self.user)
+        return self.cleaned_data

@@ -1,0 +1,143 @@
+"""Moving an account to a new address, and back.
+
+The new address proves itself with a code mailed to it; until then nothing changes. When it
+changes, the old address is told and may undo the change for VERIFICATION_EMAIL_UNDO_TTL: the
+undo restores it, ends every session and takes the password away, so that whoever made the
+change (with a stolen session or password) is out, and the owner sets a new password by code.
+"""
+
+from contextlib import contextmanager
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import EmailChange, User
+from accounts.services import (
+    Kind,
+    TooManyTries,
+    request_password_reset,
+    spend_code,
+    spend_mail_allowance,
+)
+from verification import clock, ratelimit
+from verification.models import Purpose
+from verification.outbox import queue_email
+from verification.ratelimit import Scope
+from verification.services import InvalidCode, InvalidLink, consume_link_token, revoke_secrets
+
+# What an address change, or its undo, kills: every secret mailed to the address before.
+SECRETS_OF_AN_ADDRESS = [Purpose.ACTIVATION, Purpose.PASSWORD_RESET, Purpose.LOGIN, Purpose.EMAIL_CHANGE]
+
+
+class AddressTaken(Exception):
+    """Another account proved the address first."""
+
+
+def request_email_change(*, user, new_email, client_ip):
+    """Record the change and mail a code to the new address. An address that belongs to
+    another account gets "someone tried to use this address" instead and no code, through the
+    same steps, so the page and its timing say nothing about it."""
+    if not spend_mail_allowance(email=new_email, purpose=Purpose.EMAIL_CHANGE, client_ip=client_ip):
+        return
+    with transaction.atomic():
+        user.email_changes.pending().update(cancelled_at=clock.now())
+        change = EmailChange.objects.create(
+            user=user, old_email=user.email, new_email=new_email, requested_at=clock.now()
+        )
+        _mail_the_new_address(change)
+
+
+def resend_email_change_code(*, user, client_ip):
+    """Mail the pending change's new address again (a fresh code kills the one before)."""
+    change = user.email_changes.pending().first()
+    if change is None:
+        return
+    if spend_mail_allowance(email=change.new_email, purpose=Purpose.EMAIL_CHANGE, client_ip=client_ip):
+        _mail_the_new_address(change)
+
+
+def _mail_the_new_address(change):
+    holder = User.objects.get_by_email(change.new_email)
+    if holder is not None and not holder.awaits_activation:
+        queue_email(user=holder, kind=Kind.EMAIL_IN_USE)
+    else:
+        queue_email(user=change.user, kind=Kind.EMAIL_CHANGE_CODE, to_address=change.new_email)
+
+
+def cancel_email_change(*, user):
+    user.email_changes.pending().update(cancelled_at=clock.now())
+    revoke_secrets(user=user, purpose=Purpose.EMAIL_CHANGE)
+
+
+def confirm_email_change(*, user, code, client_ip):
+    """Move `user` to the pending change's new address if `code` is the one mailed there;
+    raise TooManyTries, InvalidCode or AddressTaken otherwise. The caller keeps its own
+    session (update_session_auth_hash); every other one ends."""
+    wait = ratelimit.hit(Scope.CHECK_FROM_CLIENT, client_ip)
+    if wait:
+        raise TooManyTries(wait)
+    change = user.email_changes.pending().first()
+    if change is None:
+        raise InvalidCode.dead()
+    spend_code(
+        email=change.new_email,
+        code=code,
+        purpose=Purpose.EMAIL_CHANGE,
+        user=user,
+        bound_to=change.new_email,
+    )
+    with transaction.atomic(), _restored_on_failure(user):
+        _move(user, to=change.new_email)
+        change.completed_at = clock.now()
+        change.save(update_fields=["completed_at"])
+        queue_email(user=user, kind=Kind.EMAIL_CHANGED, to_address=change.old_email)
+        queue_email(user=user, kind=Kind.EMAIL_CONFIRMED)
+    return change
+
+
+def undo_email_change(*, token, client_ip):
+    """Put back the address an undo link was mailed to, end every session, take the password
+    away and mail a reset code there; return the user. Raise InvalidLink or AddressTaken."""
+    with transaction.atomic():
+        user, change_id = consume_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
+        change = EmailChange.objects.select_for_update().filter(pk=change_id, user=user).first()
+        if change is None or change.undone_at is not None:
+            raise InvalidLink("used")
+        with _restored_on_failure(user):
+            _move(user, to=change.old_email, lock_out=True)
+        change.undone_at = clock.now()
+        change.save(update_fields=["undone_at"])
+        user.email_changes.pending().update(cancelled_at=clock.now())
+        revoke_secrets(user=user, purpose=Purpose.EMAIL_CHANGE_UNDO)
+    request_password_reset(email=change.old_email, client_ip=client_ip)
+    return user
+
+
+@contextmanager
+def _restored_on_failure(user):
+    """The transaction rolls the row back; this rolls back the object the caller holds."""
+    try:
+        yield
+    except Exception:
+        user.refresh_from_db()
+        raise
+
+
+def _move(user, *, to, lock_out=False):
+    """Give `user` the proven address `to`: an unproven sign-up holding it goes; a proven
+    account holding it raises AddressTaken (the unique key decides a race)."""
+    holder = User.objects.select_for_update().filter(email=to).exclude(pk=user.pk).first()
+    if holder is not None:
+        if not holder.awaits_activation:
+            raise AddressTaken(to)
+        holder.delete()
+    user.email, user.email_verified_at = to, clock.now()
+    user.session_epoch += 1
+    if lock_out:
+        user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified_at", "session_epoch", "password"])
+    except IntegrityError:
+        raise AddressTaken(to) from None
+    for purpose in SECRETS_OF_AN_ADDRESS:
+        revoke_secrets(user=user, purpose=purpose)

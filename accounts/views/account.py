@@ -1,0 +1,149 @@
+"""The signed-in person's account: what it holds, a change of address (proven by a code to
+the new address, undone from the old one), a change of password."""
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView, TemplateView
+
+from accounts import email_change, services
+from accounts.account_forms import EmailChangeCodeForm, EmailChangeForm, PasswordChangeForm
+from accounts.mail import mask_address
+from accounts.views.address_cookie import RESET_ADDRESS
+from verification.models import Purpose
+from verification.ratelimit import client_ip
+from verification.services import InvalidCode, InvalidLink, read_link_token
+
+ACCOUNT = reverse_lazy("accounts:account")
+
+
+class AccountView(LoginRequiredMixin, TemplateView):
+    template_name = "accounts/account.html"
+
+    def get_context_data(self, **kwargs):
+        pending = self.request.user.email_changes.pending().first()
+        return super().get_context_data(pending_change=pending, **kwargs)
+
+
+class SignedInForm(LoginRequiredMixin, FormView):
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters("current_password"), name="dispatch")
+class EmailChangeView(SignedInForm):
+    template_name = "accounts/email_change.html"
+    form_class = EmailChangeForm
+    success_url = reverse_lazy("accounts:email_change_code")
+
+    def form_valid(self, form):
+        email_change.request_email_change(
+            user=self.request.user,
+            new_email=form.cleaned_data["new_email"],
+            client_ip=client_ip(self.request),
+        )
+        return super().form_valid(form)
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
+class EmailChangeCodeView(LoginRequiredMixin, FormView):
+    template_name = "accounts/email_change_code.html"
+    form_class = EmailChangeCodeForm
+    success_url = ACCOUNT
+
+    def get_context_data(self, **kwargs):
+        pending = self.request.user.email_changes.pending().first()
+        wait = pending and services.seconds_until_next_mail(
+            email=pending.new_email, purpose=Purpose.EMAIL_CHANGE
+        )
+        return super().get_context_data(pending_change=pending, resend_wait=wait, **kwargs)
+
+    def form_valid(self, form):
+        user = self.request.user
+        try:
+            email_change.confirm_email_change(
+                user=user, code=form.cleaned_data["code"], client_ip=client_ip(self.request)
+            )
+        except (services.TooManyTries, InvalidCode) as refused:
+            form.refuse_code(refused)
+            return self.form_invalid(form)
+        except email_change.AddressTaken:
+            form.add_error(None, _("That address now belongs to another account."))
+            return self.form_invalid(form)
+        update_session_auth_hash(self.request, user)  # this session stays; the others end
+        messages.success(self.request, _("Your address is now %(address)s.") % {"address": user.email})
+        return super().form_valid(form)
+
+
+class EmailChangeResendView(LoginRequiredMixin, View):
+    def post(self, request):
+        email_change.resend_email_change_code(user=request.user, client_ip=client_ip(request))
+        return redirect("accounts:email_change_code")
+
+
+class EmailChangeCancelView(LoginRequiredMixin, View):
+    def post(self, request):
+        email_change.cancel_email_change(user=request.user)
+        messages.info(request, _("The change of address is cancelled."))
+        return redirect(ACCOUNT)
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailChangeUndoView(TemplateView):
+    """From the notice mailed to the old address. GET shows a button and changes nothing
+    (mail scanners open links); POST puts the old address back."""
+
+    template_name = "accounts/email_change_undo.html"
+
+    def get(self, request, token):
+        try:
+            row, _change = read_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
+        except InvalidLink as refused:
+            return self.render_to_response({"refused": refused.reason}, status=400)
+        return self.render_to_response({"address": mask_address(row.user.email)})
+
+    def post(self, request, token):
+        try:
+            user = email_change.undo_email_change(token=token, client_ip=client_ip(request))
+        except InvalidLink as refused:
+            return self.render_to_response({"refused": refused.reason}, status=400)
+        except email_change.AddressTaken:
+            return self.render_to_response({"refused": "taken"}, status=409)
+        messages.success(request, _(
+            "Your address is back, and everyone is signed out of your account. We have mailed a "
+            "code to it: set a new password with it."
+        ))
+        response = redirect("accounts:password_reset_confirm")
+        RESET_ADDRESS.remember(response, user.email)
+        return response
+
+    def render_to_response(self, context, **kwargs):
+        response = super().render_to_response(context, **kwargs)
+        response["Referrer-Policy"] = "strict-origin"  # the token is in the path (see ActivateView)
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(
+    sensitive_post_parameters("current_password", "password1", "password2"), name="dispatch"
+)
+class PasswordChangeView(SignedInForm):
+    template_name = "accounts/password_change.html"
+    form_class = PasswordChangeForm
+    success_url = ACCOUNT
+
+    def form_valid(self, form):
+        user = self.request.user
+        services.set_new_password(user=user, password=form.cleaned_data["password1"])
+        update_session_auth_hash(self.request, user)  # this session stays; the others end
+        messages.success(self.request, _("Your password is changed."))
+        return super().form_valid(form)

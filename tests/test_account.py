@@ -1,0 +1,258 @@
+"""The account page, a change of address proven by a code to the new address (told to the old
+one, which may undo it), and a change of password."""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from tests.factories import PASSWORD, UserFactory
+from tests.helpers import mailed_code, wrong_code
+from tests.test_enumeration import comparable
+from verification.models import OneTimeSecret, Purpose
+
+ACCOUNT = reverse("accounts:account")
+CHANGE = reverse("accounts:email_change")
+CODE = reverse("accounts:email_change_code")
+NEW = "new-address@example.org"
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+@pytest.fixture
+def member(client, user):
+    client.force_login(user)
+    return user
+
+
+def ask_to_move(client, deliver, new_email=NEW, password=PASSWORD):
+    return deliver(client.post, CHANGE, {"new_email": new_email, "current_password": password})
+
+
+def enter(client, deliver, code):
+    return deliver(client.post, CODE, {"code": code})
+
+
+def undo_path(message):
+    return re.search(r"http://testserver(/accounts/email/undo/[^/\s]+/)", message.body)[1]
+
+
+def test_the_account_page_shows_the_address_its_proof_and_the_way_to_change_them(client, member):
+    page = client.get(ACCOUNT).content.decode()
+
+    assert member.username in page and member.email in page
+    assert CHANGE in page and reverse("accounts:password_change") in page
+    assert ACCOUNT in client.get(reverse("home")).content.decode()  # home and navbar link here
+
+
+def test_the_account_pages_are_for_signed_in_people_only(client, db):
+    for url in (ACCOUNT, CHANGE, CODE, reverse("accounts:password_change")):
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith(reverse("accounts:login"))
+
+
+def test_nothing_changes_until_the_code_mailed_to_the_new_address_is_entered(
+    client, member, deliver, mailoutbox
+):
+    response = ask_to_move(client, deliver)
+
+    assert response.status_code == 302 and response.url == CODE
+    member.refresh_from_db()
+    assert member.email != NEW
+    [mail] = mailoutbox
+    assert mail.to == [NEW] and mailed_code(mail)
+    assert member.username not in mail.body  # an unproven address: no chosen text
+    assert NEW in client.get(ACCOUNT).content.decode()  # shown as pending
+
+
+def test_the_right_code_moves_the_account_and_tells_both_addresses(client, member, deliver, mailoutbox):
+    old = member.email
+    other_device = Client()
+    other_device.force_login(member)
+    ask_to_move(client, deliver)
+
+    response = enter(client, deliver, mailed_code(mailoutbox[0]))
+
+    assert response.status_code == 302 and response.url == ACCOUNT
+    member.refresh_from_db()
+    assert member.email == NEW and member.email_verified_at is not None
+    notice, confirmation = mailoutbox[1:]
+    assert notice.to == [old] and "n***@example.org" in notice.body and NEW not in notice.body
+    assert undo_path(notice)
+    assert confirmation.to == [NEW]
+    assert client.get(ACCOUNT).status_code == 200  # this session stays
+    assert not other_device.get(reverse("home")).context["user"].is_authenticated
+
+
+def test_a_wrong_current_password_changes_nothing_and_counts_as_a_wrong_password(
+    client, member, deliver, mailoutbox, settings
+):
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 2
+    answers = [ask_to_move(client, deliver, password="not-it") for _ in range(3)]
+
+    assert answers[0].context["form"].has_error("current_password", "wrong_password")
+    assert answers[2].context["form"].has_error("current_password", "rate_limited")
+    assert not mailoutbox
+
+
+def test_the_same_address_is_a_form_error(client, member, deliver):
+    response = ask_to_move(client, deliver, new_email=member.email.upper())
+
+    assert response.context["form"].has_error("new_email", "same_address")
+
+
+def test_a_wrong_code_says_how_many_tries_remain_and_five_kill_it(client, member, deliver, mailoutbox):
+    ask_to_move(client, deliver)
+    code = mailed_code(mailoutbox[0])
+    answers = [enter(client, deliver, wrong_code(code)) for _ in range(5)]
+
+    after = enter(client, deliver, code)
+
+    assert "4 tries left" in answers[0].content.decode()
+    assert after.context["form"].has_error("code", "dead_code")
+    member.refresh_from_db()
+    assert member.email != NEW
+
+
+def test_a_code_proves_only_the_address_it_was_mailed_to(client, member, deliver, mailoutbox, time_machine):
+    ask_to_move(client, deliver, new_email="first@example.org")
+    first_code = mailed_code(mailoutbox[0])
+    ask_to_move(client, deliver, new_email="second@example.org")
+
+    enter(client, deliver, first_code)
+
+    member.refresh_from_db()
+    assert member.email not in ("first@example.org", "second@example.org")
+
+
+def test_an_address_with_an_account_looks_the_same_and_its_owner_is_told(
+    db, deliver, mailoutbox, time_machine
+):
+    holder = UserFactory(email="taken@example.org")
+
+    def move(new_email):
+        person = UserFactory()
+        client = Client()
+        client.force_login(person)
+        asked = ask_to_move(client, deliver, new_email=new_email)
+        page = client.get(asked.url)
+        wrong = enter(client, deliver, "000000")
+        seen = [comparable(r, new_email) for r in (asked, page, wrong)]
+        # Each mover's own username is in the navigation bar.
+        return person, [(*rest, body.replace(person.username.encode(), b"USER")) for *rest, body in seen]
+
+    mover, taken = move("taken@example.org")
+    _, free = move("free@example.org")
+
+    assert taken == free
+    assert [m.to for m in mailoutbox] == [[holder.email], ["free@example.org"]]
+    assert "another" in mailoutbox[0].subject and not re.search(r"^\s+\d{6}", mailoutbox[0].body, re.M)
+    mover.refresh_from_db()
+    assert mover.email != "taken@example.org"
+
+
+def test_an_unproven_sign_up_holding_the_new_address_gives_way(client, member, deliver, mailoutbox):
+    UserFactory(email=NEW, awaiting_activation=True)
+    ask_to_move(client, deliver)
+
+    enter(client, deliver, mailed_code(mailoutbox[0]))
+
+    assert list(User.objects.filter(email=NEW)) == [member]
+
+
+def test_the_change_kills_every_code_mailed_to_the_old_address(
+    client, member, deliver, mailoutbox, time_machine
+):
+    deliver(Client().post, reverse("accounts:password_reset"), {"email": member.email})
+    reset_code = mailed_code(mailoutbox[0])
+    ask_to_move(client, deliver)
+    enter(client, deliver, mailed_code(mailoutbox[1]))
+
+    assert not OneTimeSecret.objects.active().exclude(purpose=Purpose.EMAIL_CHANGE_UNDO).exists()
+    refused = Client().post(reverse("accounts:password_reset_confirm"), {
+        "email": member.email, "code": reset_code, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
+    })
+    assert refused.status_code == 200
+
+
+def test_undo_puts_the_old_address_back_signs_everyone_out_and_asks_for_a_new_password(
+    client, member, deliver, mailoutbox
+):
+    old = member.email
+    ask_to_move(client, deliver)
+    enter(client, deliver, mailed_code(mailoutbox[0]))
+    path = undo_path(mailoutbox[1])
+    owner = Client()
+
+    assert owner.get(path).status_code == 200  # a GET changes nothing
+    member.refresh_from_db()
+    assert member.email == NEW
+
+    response = deliver(owner.post, path)
+
+    assert response.status_code == 302 and response.url == reverse("accounts:password_reset_confirm")
+    member.refresh_from_db()
+    assert member.email == old and not member.has_usable_password()
+    assert not client.get(reverse("home")).context["user"].is_authenticated  # the changer is out
+    reset = mailoutbox[-1]
+    assert reset.to == [old] and mailed_code(reset)
+    assert owner.get(response.url).context["form"].initial["email"] == old
+    assert deliver(Client().post, path).status_code == 400  # once only
+
+
+def test_undo_cannot_take_an_old_address_someone_else_has_proven(client, member, deliver, mailoutbox):
+    old = member.email
+    ask_to_move(client, deliver)
+    enter(client, deliver, mailed_code(mailoutbox[0]))
+    UserFactory(email=old)
+
+    response = deliver(Client().post, undo_path(mailoutbox[1]))
+
+    assert response.status_code == 409
+    member.refresh_from_db()
+    assert member.email == NEW
+
+
+def test_a_pending_change_can_be_sent_again_or_cancelled(client, member, deliver, mailoutbox, time_machine):
+    ask_to_move(client, deliver)
+    time_machine.advance(seconds=61)
+    deliver(client.post, reverse("accounts:email_change_resend"))
+    assert [m.to for m in mailoutbox] == [[NEW], [NEW]]
+
+    client.post(reverse("accounts:email_change_cancel"))
+
+    assert NEW not in client.get(ACCOUNT).content.decode()
+    assert enter(client, deliver, mailed_code(mailoutbox[1])).context["form"].has_error("code", "dead_code")
+
+
+def test_a_password_change_keeps_this_session_ends_the_others_and_tells_the_owner(
+    client, member, deliver, mailoutbox
+):
+    other_device = Client()
+    other_device.force_login(member)
+
+    response = deliver(client.post, reverse("accounts:password_change"), {
+        "current_password": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
+    })
+
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.check_password(NEW_PASSWORD) and member.password_changed_at is not None
+    assert client.get(ACCOUNT).status_code == 200
+    assert not other_device.get(reverse("home")).context["user"].is_authenticated
+    assert "password was changed" in mailoutbox[0].subject
+
+
+def test_a_password_change_needs_the_current_password_and_a_good_new_one(client, member):
+    wrong = client.post(reverse("accounts:password_change"), {
+        "current_password": "not-it", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
+    })
+    weak = client.post(reverse("accounts:password_change"), {
+        "current_password": PASSWORD, "password1": "123", "password2": "123",
+    })
+
+    assert wrong.context["form"].has_error("current_password", "wrong_password")
+    assert weak.context["form"].errors["password2"]
+    member.refresh_from_db()
+    assert member.check_password(PASSWORD)
