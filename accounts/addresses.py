@@ -28,15 +28,14 @@ LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=
 ERRORS = {
     "invalid": _("Enter a valid email address."),
     "local_part": _(
-        "The part before the @ can only use unaccented Latin letters, digits and signs such "
-        "as . _ + -"
+        "The part before the @ can only use unaccented Latin letters, digits and signs such as . _ + -"
     ),
     "domain": _("The part after the @ is not a domain name that mail can be sent to."),
     "max_length": _("An email address has at most 254 characters."),
 }
 
 
-def canonical_email(value):
+def canonical_email(value: str) -> str:
     """The one stored form of the address `value`, or ValidationError with a code from ERRORS."""
     value = value.strip()
     if len(value) > 4 * MAX_LENGTH:  # refuse before doing any Unicode work on a huge value
@@ -57,7 +56,7 @@ def canonical_email(value):
     return address
 
 
-def _a_label(domain):
+def _a_label(domain: str) -> str:
     if any(unicodedata.category(char) in ("Cf", "Cc", "Zs") for char in domain):
         raise _error("domain")
     try:
@@ -66,5 +65,5 @@ def _a_label(domain):
         raise _error("domain") from None
 
 
-def _error(code):
+def _error(code: str) -> ValidationError:
     return ValidationError(ERRORS[code], code=code)

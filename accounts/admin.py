@@ -3,9 +3,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts import services
 from accounts.forms import AdminLoginForm
 from accounts.models import EmailChange, User
-from accounts import services
 from verification.models import OutboundEmail, Purpose
 
 Kind = OutboundEmail.Kind
@@ -52,7 +52,15 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(EmailChange)
 class EmailChangeAdmin(admin.ModelAdmin):
-    list_display = ["user", "old_email", "new_email", "requested_at", "completed_at", "cancelled_at", "undone_at"]
+    list_display = [
+        "user",
+        "old_email",
+        "new_email",
+        "requested_at",
+        "completed_at",
+        "cancelled_at",
+        "undone_at",
+    ]
     list_filter = ["requested_at", "completed_at", "undone_at"]
     search_fields = ["user__username", "old_email", "new_email"]
     list_select_related = ["user"]

@@ -6,7 +6,9 @@ undo restores it, ends every session and takes the password away, so that whoeve
 change (with a stolen session or password) is out, and the owner sets a new password by code.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from django.db import IntegrityError, transaction
 
@@ -32,7 +34,7 @@ class AddressTaken(Exception):
     """Another account proved the address first."""
 
 
-def request_email_change(*, user, new_email, client_ip):
+def request_email_change(*, user: User, new_email: str, client_ip: str) -> None:
     """Record the change and mail a code to the new address. An address that belongs to
     another account gets "someone tried to use this address" instead and no code, through the
     same steps, so the page and its timing say nothing about it."""
@@ -46,7 +48,7 @@ def request_email_change(*, user, new_email, client_ip):
         _mail_the_new_address(change)
 
 
-def resend_email_change_code(*, user, client_ip):
+def resend_email_change_code(*, user: User, client_ip: str) -> None:
     """Mail the pending change's new address again (a fresh code kills the one before)."""
     change = user.email_changes.pending().first()
     if change is None:
@@ -55,7 +57,7 @@ def resend_email_change_code(*, user, client_ip):
         _mail_the_new_address(change)
 
 
-def _mail_the_new_address(change):
+def _mail_the_new_address(change: EmailChange) -> None:
     holder = User.objects.get_by_email(change.new_email)
     if holder is not None and not holder.awaits_activation:
         queue_email(user=holder, kind=Kind.EMAIL_IN_USE)
@@ -63,12 +65,12 @@ def _mail_the_new_address(change):
         queue_email(user=change.user, kind=Kind.EMAIL_CHANGE_CODE, to_address=change.new_email)
 
 
-def cancel_email_change(*, user):
+def cancel_email_change(*, user: User) -> None:
     user.email_changes.pending().update(cancelled_at=clock.now())
     revoke_secrets(user=user, purpose=Purpose.EMAIL_CHANGE)
 
 
-def confirm_email_change(*, user, code, client_ip):
+def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChange:
     """Move `user` to the pending change's new address if `code` is the one mailed there;
     raise TooManyTries, InvalidCode or AddressTaken otherwise. The caller keeps its own
     session (update_session_auth_hash); every other one ends."""
@@ -94,11 +96,12 @@ def confirm_email_change(*, user, code, client_ip):
     return change
 
 
-def undo_email_change(*, token, client_ip):
+def undo_email_change(*, token: str, client_ip: str) -> User:
     """Put back the address an undo link was mailed to, end every session, take the password
     away and mail a reset code there; return the user. Raise InvalidLink or AddressTaken."""
     with transaction.atomic():
-        user, change_id = consume_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
+        owner, change_id = consume_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
+        user = cast(User, owner)
         change = EmailChange.objects.select_for_update().filter(pk=change_id, user=user).first()
         if change is None or change.undone_at is not None:
             raise InvalidLink("used")
@@ -113,7 +116,7 @@ def undo_email_change(*, token, client_ip):
 
 
 @contextmanager
-def _restored_on_failure(user):
+def _restored_on_failure(user: User) -> Iterator[None]:
     """The transaction rolls the row back; this rolls back the object the caller holds."""
     try:
         yield
@@ -122,7 +125,7 @@ def _restored_on_failure(user):
         raise
 
 
-def _move(user, *, to, lock_out=False):
+def _move(user: User, *, to: str, lock_out: bool = False) -> None:
     """Give `user` the proven address `to`: an unproven sign-up holding it goes; a proven
     account holding it raises AddressTaken (the unique key decides a race)."""
     holder = User.objects.select_for_update().filter(email=to).exclude(pk=user.pk).first()

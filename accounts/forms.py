@@ -10,13 +10,11 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts import addresses
+from accounts import addresses, services
 from accounts.models import User
-from accounts import services
 from accounts.services import TooManyTries
 from verification import ratelimit
 from verification.ratelimit import Scope, client_ip
-from verification.services import InvalidCode
 
 PASSWORD_MAX_LENGTH = 128
 
@@ -118,8 +116,7 @@ class LoginForm(ThrottledSignIn, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "not_activated": _(
-            "This account is not activated yet. Open the link we mailed you, "
-            "or ask for a new one below."
+            "This account is not activated yet. Open the link we mailed you, or ask for a new one below."
         ),
     }
 
@@ -200,9 +197,7 @@ class CodeRefusals:
 
     code_error_messages = {
         "wrong_code": _("That code is wrong."),
-        "dead_code": _(
-            "This code is wrong, used, expired or has had too many tries. Ask for a new one."
-        ),
+        "dead_code": _("This code is wrong, used, expired or has had too many tries. Ask for a new one."),
         "rate_limited": _("Too many tries. Try again in %(seconds)s seconds."),
     }
 

@@ -35,9 +35,7 @@ class AccountManager(UserManager):
 class User(AbstractUser):
     # Always stored in canonical form (accounts/addresses.py): the unique key, the rate-limit
     # key and the address mail goes to are this one string.
-    email = models.EmailField(
-        _("email address"), max_length=254, validators=[validate_canonical_email]
-    )
+    email = models.EmailField(_("email address"), max_length=254, validators=[validate_canonical_email])
     # Set when the person proves the address (activation link or a code mailed to it).
     # Distinguishes an account that was never activated (its address is unproven: whoever
     # proves it may take it over) from one that staff switched off (it stays off).
@@ -85,9 +83,7 @@ class EmailChange(models.Model):
     """A move of an account to a new address: asked for, proven by a code mailed to the new
     address, told to the old one (which may undo it for VERIFICATION_EMAIL_UNDO_TTL)."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_changes"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_changes")
     old_email = models.EmailField(_("old address"), max_length=254)
     new_email = models.EmailField(_("new address"), max_length=254)
     requested_at = models.DateTimeField(_("asked for"))

@@ -5,6 +5,8 @@ address answers the same way, and does the same database work, whether or not it
 account, so callers can show one page for all (no account enumeration).
 """
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
@@ -27,7 +29,7 @@ Kind = OutboundEmail.Kind
 
 
 class TooManyTries(Exception):
-    def __init__(self, seconds):
+    def __init__(self, seconds: int) -> None:
         super().__init__(f"try again in {seconds} s")
         self.seconds = seconds
 
@@ -36,7 +38,7 @@ class UsernameTaken(Exception):
     """A parallel sign-up took the username between the form's check and the insert."""
 
 
-def spend_mail_allowance(*, email, purpose, client_ip):
+def spend_mail_allowance(*, email: str, purpose: str, client_ip: str) -> bool:
     """Spend the client's and the address's mail allowance; False when any is used up.
     Keyed by the address whether or not it has an account, so a refusal tells nothing."""
     return not ratelimit.spend(
@@ -44,12 +46,12 @@ def spend_mail_allowance(*, email, purpose, client_ip):
     )
 
 
-def _address_allowance(*, email, purpose):
+def _address_allowance(*, email: str, purpose: str) -> list[tuple[Scope, str]]:
     # The cooldown first: its refusal should not use up the hourly allowance.
     return [(Scope.MAIL_COOLDOWN, f"{purpose}:{email}"), (Scope.MAIL_TO_ADDRESS, email)]
 
 
-def mail_from_staff(*, user, kind, purpose):
+def mail_from_staff(*, user: User, kind: str, purpose: str) -> bool:
     """Queue a mail staff chose to send; it spends the address's allowance like a request of
     the person's own (so the code page's history sees it, and no one bombs an inbox from the
     admin). Return whether it was queued."""
@@ -59,7 +61,7 @@ def mail_from_staff(*, user, kind, purpose):
     return True
 
 
-def seconds_until_next_mail(*, email, purpose):
+def seconds_until_next_mail(*, email: str, purpose: str) -> int:
     """How long before a mail of `purpose` to `email` is allowed again (0: now)."""
     return max(
         ratelimit.seconds_until_allowed(scope, key)
@@ -67,7 +69,7 @@ def seconds_until_next_mail(*, email, purpose):
     )
 
 
-def register_user(*, username, email, password, client_ip):
+def register_user(*, username: str, email: str, password: str, client_ip: str) -> None:
     """Create an inactive account and mail its activation link. An address whose account was
     never activated is taken over by the new sign-up (its owner has not proven it); an
     address with a proven account gets "you already have an account" instead. The caller
@@ -87,7 +89,7 @@ def register_user(*, username, email, password, client_ip):
         _sign_up(username=username, email=email, password_hash=password_hash)
 
 
-def username_is_taken(username):
+def username_is_taken(username: str) -> bool:
     """Taken by an account, or asked for by a sign-up lately (which may have made none)."""
     return User.objects.filter(username__iexact=username).exists() or bool(
         ratelimit.recent_hits(Scope.USERNAME_CLAIM, username.lower())
@@ -95,15 +97,13 @@ def username_is_taken(username):
 
 
 @transaction.atomic
-def _sign_up(*, username, email, password_hash):
+def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     ratelimit.hit(Scope.USERNAME_CLAIM, username.lower())
     if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
         return
     owner = User.objects.select_for_update().filter(email=email).first()
     if owner is None:
-        user = User.objects.create(
-            username=username, email=email, password=password_hash, is_active=False
-        )
+        user = User.objects.create(username=username, email=email, password=password_hash, is_active=False)
         queue_email(user=user, kind=Kind.ACTIVATION)
     elif owner.awaits_activation:
         # Whoever signed up before never proved the address: the new sign-up replaces theirs,
@@ -116,7 +116,7 @@ def _sign_up(*, username, email, password_hash):
         queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS)
 
 
-def resend_activation(*, email, client_ip):
+def resend_activation(*, email: str, client_ip: str) -> None:
     """Mail a new link to an account that was never activated; anything else gets nothing,
     through the same steps (a mail record without a recipient)."""
     if not spend_mail_allowance(email=email, purpose=Purpose.ACTIVATION, client_ip=client_ip):
@@ -130,7 +130,7 @@ class WrongPassword(Exception):
     """The password is not the one this sign-up was made with."""
 
 
-def activate_account(*, token, password, client_ip):
+def activate_account(*, token: str, password: str, client_ip: str) -> User:
     """Spend the activation link and let its user sign in. The link proves the mailbox; the
     password proves this is the sign-up its reader made, not one a stranger made with their
     address (which the reader might activate by following the mail). Wrong passwords count
@@ -142,29 +142,29 @@ def activate_account(*, token, password, client_ip):
         ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
         raise WrongPassword
     with transaction.atomic():
-        user = consume_activation_token(token)
+        user = cast(User, consume_activation_token(token))
         _prove_address(user)
     return user
 
 
-def _prove_address(user):
+def _prove_address(user: User) -> None:
     user.is_active = True
     user.email_verified_at = clock.now()
     user.save(update_fields=["is_active", "email_verified_at"])
     revoke_secrets(user=user, purpose=Purpose.ACTIVATION)
 
 
-def may_recover(user):
+def may_recover(user: User | None) -> bool:
     """Who may set a password with a code: active accounts, and never-activated ones (the
     code proves the address, so it activates them); not accounts that staff switched off."""
     return user is not None and (user.is_active or user.awaits_activation)
 
 
-def may_sign_in(user):
+def may_sign_in(user: User | None) -> bool:
     return user is not None and user.is_active
 
 
-def request_password_reset(*, email, client_ip):
+def request_password_reset(*, email: str, client_ip: str) -> None:
     """Mail a reset code to an account that may recover; anything else gets nothing,
     through the same steps (a mail record without a recipient)."""
     if not spend_mail_allowance(email=email, purpose=Purpose.PASSWORD_RESET, client_ip=client_ip):
@@ -173,7 +173,7 @@ def request_password_reset(*, email, client_ip):
     queue_email(user=user if may_recover(user) else None, kind=Kind.PASSWORD_RESET)
 
 
-def reset_password_with_code(*, email, code, password, client_ip):
+def reset_password_with_code(*, email: str, code: str, password: str, client_ip: str) -> User:
     """Set the password of the account at `email` if `code` is its reset code; raise
     TooManyTries or InvalidCode otherwise. The guess is counted (and committed) first, so a
     refusal still spends a try."""
@@ -188,7 +188,7 @@ def reset_password_with_code(*, email, code, password, client_ip):
     return user
 
 
-def request_sign_in_code(*, email, client_ip):
+def request_sign_in_code(*, email: str, client_ip: str) -> None:
     """Mail a sign-in code to an active account; one never activated gets its activation
     link instead (a code would sign in to an account that cannot sign in yet); anything
     else gets nothing, through the same steps."""
@@ -201,13 +201,13 @@ def request_sign_in_code(*, email, client_ip):
         queue_email(user=user if may_sign_in(user) else None, kind=Kind.LOGIN_CODE)
 
 
-def sign_in_with_code(*, email, code, client_ip):
+def sign_in_with_code(*, email: str, code: str, client_ip: str) -> User:
     """Return the active user whose sign-in code `code` is, or raise TooManyTries or
     InvalidCode. The code proves the address again; every other sign-in code of the user
     dies. Wrong codes count against the client like wrong passwords."""
-    wait = ratelimit.seconds_until_allowed(
-        Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip
-    ) or ratelimit.hit(Scope.CHECK_FROM_CLIENT, client_ip)
+    wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip) or ratelimit.hit(
+        Scope.CHECK_FROM_CLIENT, client_ip
+    )
     if wait:
         raise TooManyTries(wait)
     user = User.objects.get_by_email(email)
@@ -222,7 +222,7 @@ def sign_in_with_code(*, email, code, client_ip):
     return user
 
 
-def spend_code(*, email, code, purpose, user, bound_to=""):
+def spend_code(*, email: str, code: str, purpose: str, user: User | None, bound_to: str = "") -> None:
     """Spend one guess at `user`'s `purpose` code, mailed to `email`; return if it is right,
     raise InvalidCode otherwise (always, when `user` is None: no account may use it).
 
@@ -243,7 +243,7 @@ def spend_code(*, email, code, purpose, user, bound_to=""):
     raise InvalidCode.wrong(attempts_left=tries_left - 1)
 
 
-def _tries_left(email, *, ttl):
+def _tries_left(email: str, *, ttl: int) -> int:
     last_mail = max(ratelimit.recent_hits(Scope.MAIL_TO_ADDRESS, email), default=None)
     if last_mail is None or last_mail <= clock.now().timestamp() - ttl:
         return 0
@@ -251,7 +251,7 @@ def _tries_left(email, *, ttl):
     return max(settings.VERIFICATION_CODE_MAX_ATTEMPTS - guesses, 0)
 
 
-def set_new_password(*, user, password):
+def set_new_password(*, user: User, password: str) -> None:
     """Set a password proven by a code, or by the current one (a signed-in change). Changing
     the hash ends every session of the user (Django checks it on each request; a signed-in
     change keeps its own with update_session_auth_hash); the owner is told by mail. A code

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from bench.measure import fmt, machine, medians, percentile, report, summary, tree_memory_mb
 from bench.request_path import NO_LIMITS, OURS, inbox_latencies, load, post_reset
-from tests.site_processes import Stack, scratch_database, wait_for
-from tests.smtp_sink import SmtpSink
+from harness.processes import Stack, scratch_database, wait_for
+from harness.smtp_sink import SmtpSink
 
 CEILING = """
 import time
@@ -129,9 +129,17 @@ def main(argv=None):
         for kind in kinds:
             runs.setdefault(kind, []).append(drain(kind, args.mails))
             for name, connections in bursts.items():
-                runs.setdefault(f"{kind} {name}", []).append(burst(kind, args.requests, args.delay, connections))
-    result = {"machine": machine(), "mails": args.mails, "requests": args.requests, "delay": args.delay,
-              "runs": runs, "summary": {case: summarize(r) for case, r in runs.items()}}
+                runs.setdefault(f"{kind} {name}", []).append(
+                    burst(kind, args.requests, args.delay, connections)
+                )
+    result = {
+        "machine": machine(),
+        "mails": args.mails,
+        "requests": args.requests,
+        "delay": args.delay,
+        "runs": runs,
+        "summary": {case: summarize(r) for case, r in runs.items()},
+    }
     rows = []
     for kind in kinds:
         s = result["summary"][kind]
@@ -146,7 +154,9 @@ def main(argv=None):
         ]
         for name, connections in bursts.items():
             s = result["summary"][f"{kind} {name}"]
-            label = f"{kind}: burst, {args.requests} resets, SMTP {args.delay * 1000:.0f} ms, {connections or 'default'} sessions"
+            sessions = connections or "default"
+            delay_ms = f"{args.delay * 1000:.0f}"
+            label = f"{kind}: burst, {args.requests} resets, SMTP {delay_ms} ms, {sessions} sessions"
             rows += [
                 (f"{label}: mails/s", fmt(s["mails_per_s"])),
                 (f"{label}: inbox p50 / p95 ms", medians(s, "inbox_p50_ms", "inbox_p95_ms")),

@@ -19,7 +19,11 @@ def summary(runs, key):
     values = [run[key] for run in runs if run.get(key) is not None]
     if not values:
         return None
-    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2), "max": round(max(values), 2)}
+    return {
+        "median": round(statistics.median(values), 2),
+        "min": round(min(values), 2),
+        "max": round(max(values), 2),
+    }
 
 
 def tree_memory_mb(pid):

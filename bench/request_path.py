@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.measure import fmt, machine, medians, percentile, report, summary, tree_memory_mb
-from tests.http_browser import HttpBrowser
-from tests.site_processes import Stack, wait_for
-from tests.smtp_sink import SmtpSink
+from harness.http_browser import HttpBrowser
+from harness.processes import Stack, wait_for
+from harness.smtp_sink import SmtpSink
 
 OURS, BASELINE = "/accounts/password-reset/", "/baseline/password-reset/"
 NO_LIMITS = {
@@ -63,8 +63,11 @@ def run_case(*, delay, path, requests, concurrency, measure_latency):
     with tempfile.TemporaryDirectory() as tmp, SmtpSink(delay=delay) as sink:
         settings = "bench.baseline_settings" if path == BASELINE else "site_config.settings"
         stack = Stack(
-            database_url=f"sqlite:///{tmp}/bench.sqlite3", smtp_port=sink.port,
-            tmp_path=Path(tmp), DJANGO_SETTINGS_MODULE=settings, **NO_LIMITS,
+            database_url=f"sqlite:///{tmp}/bench.sqlite3",
+            smtp_port=sink.port,
+            tmp_path=Path(tmp),
+            DJANGO_SETTINGS_MODULE=settings,
+            **NO_LIMITS,
         )
         emails = stack.make_users(requests + 20)
         base_url = stack.base_url
@@ -80,7 +83,7 @@ def run_case(*, delay, path, requests, concurrency, measure_latency):
                 result["inbox_p50_ms_loaded"] = percentile(loaded, 50)
                 result["inbox_p95_ms_loaded"] = percentile(loaded, 95)
                 sink.clear()
-                idle_emails = emails[requests:requests + 15]
+                idle_emails = emails[requests : requests + 15]
                 idle_timings = []
                 for email in idle_emails:
                     idle_timings.append(post_reset(base_url, path, email))
@@ -116,12 +119,25 @@ def main(argv=None):
             runs[name].append(run_case(concurrency=args.concurrency, **case))
 
     result = {"machine": machine(), "runs": runs}
-    keys = ["req_per_s", "post_p50_ms", "post_p95_ms", "post_p99_ms", "inbox_p50_ms_loaded",
-            "inbox_p95_ms_loaded", "inbox_p50_ms_idle", "inbox_p95_ms_idle",
-            "web_rss_mb", "web_pss_mb", "cluster_rss_mb", "cluster_pss_mb"]
+    keys = [
+        "req_per_s",
+        "post_p50_ms",
+        "post_p95_ms",
+        "post_p99_ms",
+        "inbox_p50_ms_loaded",
+        "inbox_p95_ms_loaded",
+        "inbox_p50_ms_idle",
+        "inbox_p95_ms_idle",
+        "web_rss_mb",
+        "web_pss_mb",
+        "cluster_rss_mb",
+        "cluster_pss_mb",
+    ]
     result["summary"] = {name: {k: summary(r, k) for k in keys if summary(r, k)} for name, r in runs.items()}
     s = result["summary"]
-    ours_500, base_500, ours_0 = (s[n]["req_per_s"]["median"] for n in ("ours_500ms", "baseline_500ms", "ours_0ms"))
+    ours_500, base_500, ours_0 = (
+        s[n]["req_per_s"]["median"] for n in ("ours_500ms", "baseline_500ms", "ours_0ms")
+    )
     result["goals"] = {
         "ours_500ms_vs_baseline_500ms": round(ours_500 / base_500, 1),
         "ours_500ms_vs_ours_0ms": round(ours_500 / ours_0, 2),
@@ -129,8 +145,9 @@ def main(argv=None):
     rows = []
     for name in cases:
         rows.append((f"{name} req/s", fmt(s[name]["req_per_s"])))
-        rows.append((f"{name} POST p50/p95/p99 ms",
-                     medians(s[name], "post_p50_ms", "post_p95_ms", "post_p99_ms")))
+        rows.append(
+            (f"{name} POST p50/p95/p99 ms", medians(s[name], "post_p50_ms", "post_p95_ms", "post_p99_ms"))
+        )
     ours = s["ours_0ms"]
     rows += [
         ("inbox latency idle p50/p95 ms", medians(ours, "inbox_p50_ms_idle", "inbox_p95_ms_idle")),

@@ -14,8 +14,8 @@ from pathlib import Path
 from bench.delivery import database, postgres_url
 from bench.measure import fmt, machine, percentile, report, summary
 from bench.request_path import NO_LIMITS, OURS, post_reset
-from tests.site_processes import Stack
-from tests.smtp_sink import SmtpSink
+from harness.processes import Stack
+from harness.smtp_sink import SmtpSink
 
 
 def run_case(kind, requests):
@@ -47,8 +47,12 @@ def main(argv=None):
     kinds = ["sqlite"] + (["postgres"] if postgres_url() else [])
     runs = {kind: [run_case(kind, args.requests) for _ in range(args.runs)] for kind in kinds}
     keys = ["account_p50_ms", "unknown_p50_ms", "difference_pct"]
-    result = {"machine": machine(), "requests": args.requests, "runs": runs,
-              "summary": {kind: {k: summary(r, k) for k in keys} for kind, r in runs.items()}}
+    result = {
+        "machine": machine(),
+        "requests": args.requests,
+        "runs": runs,
+        "summary": {kind: {k: summary(r, k) for k in keys} for kind, r in runs.items()},
+    }
     rows = []
     for kind in kinds:
         s = result["summary"][kind]

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 from django_q.conf import Conf
 
+from harness.smtp_sink import SmtpSink
 from tests.factories import UserFactory
-from tests.smtp_sink import SmtpSink
 from verification import clock, smtp
 
 
@@ -14,6 +14,13 @@ def _fast_hashing_and_inline_jobs(settings, monkeypatch):
     """Cheap hashing, and Django-Q2 jobs run in the test's own process and transaction."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def jobs_wait_in_the_queue(monkeypatch):
+    """Django-Q2 jobs go to the ORM broker's queue instead of running inline, as in production
+    (for tests of what a request queues, or of workers that are the test's own threads)."""
+    monkeypatch.setattr(Conf, "SYNC", False)
 
 
 class MovableClock:

@@ -5,11 +5,27 @@ import re
 from django.urls import reverse
 
 
+def code_in(text):
+    """The code a mail's text carries, on a line of its own."""
+    match = re.search(r"^\s+(\d{6})\r?$", text, flags=re.MULTILINE)
+    assert match, text
+    return match.group(1)
+
+
+def link_in(text, path):
+    """The first link in a mail's text whose path starts with `path` (e.g. "/accounts/activate/")."""
+    match = re.search(rf"https?://[^/\s]+({re.escape(path)}\S*)", text)
+    assert match, text
+    return match.group(0)
+
+
+def path_of(link):
+    return re.sub(r"^https?://[^/]+", "", link)
+
+
 def activation_path(message):
     """The path of the activation link in a mail (the link itself starts with SITE_URL)."""
-    match = re.search(r"http://testserver(/accounts/activate/[^/\s]+/)", message.body)
-    assert match, message.body
-    return match.group(1)
+    return path_of(link_in(message.body, "/accounts/activate/"))
 
 
 def activate(client, path, password="a-long-and-unusual-passphrase"):
@@ -18,9 +34,7 @@ def activate(client, path, password="a-long-and-unusual-passphrase"):
 
 
 def mailed_code(message):
-    match = re.search(r"^\s+(\d{6})$", message.body, flags=re.MULTILINE)
-    assert match, message.body
-    return match.group(1)
+    return code_in(message.body)
 
 
 def wrong_code(code):

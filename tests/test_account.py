@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import mailed_code, wrong_code
+from tests.helpers import link_in, mailed_code, path_of, wrong_code
 from tests.test_enumeration import comparable
 from verification.models import OneTimeSecret, Purpose
 
@@ -35,7 +35,7 @@ def enter(client, deliver, code):
 
 
 def undo_path(message):
-    return re.search(r"http://testserver(/accounts/email/undo/[^/\s]+/)", message.body)[1]
+    return path_of(link_in(message.body, "/accounts/email/undo/"))
 
 
 def test_the_account_page_shows_the_address_its_proof_and_the_way_to_change_them(client, member):
@@ -170,9 +170,15 @@ def test_the_change_kills_every_code_mailed_to_the_old_address(
     enter(client, deliver, mailed_code(mailoutbox[1]))
 
     assert not OneTimeSecret.objects.active().exclude(purpose=Purpose.EMAIL_CHANGE_UNDO).exists()
-    refused = Client().post(reverse("accounts:password_reset_confirm"), {
-        "email": member.email, "code": reset_code, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
-    })
+    refused = Client().post(
+        reverse("accounts:password_reset_confirm"),
+        {
+            "email": member.email,
+            "code": reset_code,
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
     assert refused.status_code == 200
 
 
@@ -232,9 +238,15 @@ def test_a_password_change_keeps_this_session_ends_the_others_and_tells_the_owne
     other_device = Client()
     other_device.force_login(member)
 
-    response = deliver(client.post, reverse("accounts:password_change"), {
-        "current_password": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
-    })
+    response = deliver(
+        client.post,
+        reverse("accounts:password_change"),
+        {
+            "current_password": PASSWORD,
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
 
     assert response.status_code == 302
     member.refresh_from_db()
@@ -245,12 +257,22 @@ def test_a_password_change_keeps_this_session_ends_the_others_and_tells_the_owne
 
 
 def test_a_password_change_needs_the_current_password_and_a_good_new_one(client, member):
-    wrong = client.post(reverse("accounts:password_change"), {
-        "current_password": "not-it", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
-    })
-    weak = client.post(reverse("accounts:password_change"), {
-        "current_password": PASSWORD, "password1": "123", "password2": "123",
-    })
+    wrong = client.post(
+        reverse("accounts:password_change"),
+        {
+            "current_password": "not-it",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+    weak = client.post(
+        reverse("accounts:password_change"),
+        {
+            "current_password": PASSWORD,
+            "password1": "123",
+            "password2": "123",
+        },
+    )
 
     assert wrong.context["form"].has_error("current_password", "wrong_password")
     assert weak.context["form"].errors["password2"]

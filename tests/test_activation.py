@@ -1,8 +1,8 @@
 from django.urls import reverse
 
 from accounts.models import User
-from tests.helpers import activate, activation_path, sign_up
 from tests.factories import UserFactory
+from tests.helpers import activate, activation_path, sign_up
 from verification.models import OneTimeSecret, Purpose
 
 

@@ -21,32 +21,38 @@ PASSWORD = "a-long-and-unusual-passphrase"
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 
 
-@pytest.mark.parametrize("typed, canonical", [
-    ("Victim@Example.COM", "victim@example.com"),
-    ("  victim@example.com ", "victim@example.com"),
-    ("victim@ｅｘａｍｐｌｅ.com", "victim@example.com"),  # full-width letters
-    ("victim@Bücher.example", "victim@xn--bcher-kva.example"),
-    ("victim@xn--bcher-kva.example", "victim@xn--bcher-kva.example"),
-    ("first.last+tag@sub.example.org", "first.last+tag@sub.example.org"),
-])
+@pytest.mark.parametrize(
+    "typed, canonical",
+    [
+        ("Victim@Example.COM", "victim@example.com"),
+        ("  victim@example.com ", "victim@example.com"),
+        ("victim@ｅｘａｍｐｌｅ.com", "victim@example.com"),  # full-width letters
+        ("victim@Bücher.example", "victim@xn--bcher-kva.example"),
+        ("victim@xn--bcher-kva.example", "victim@xn--bcher-kva.example"),
+        ("first.last+tag@sub.example.org", "first.last+tag@sub.example.org"),
+    ],
+)
 def test_spellings_of_one_mailbox_have_one_canonical_form(typed, canonical):
     assert canonical_email(typed) == canonical
 
 
-@pytest.mark.parametrize("typed, code", [
-    ("victim@exam\u200bple.com", "domain"),  # zero-width space
-    ("victim@exam\u00adple.com", "domain"),  # soft hyphen
-    ("victim@exa_mple.com", "domain"),
-    ("vi\u212atim@example.com", "local_part"),  # Kelvin sign: "k" once lower-cased
-    ("vi\u017ftim@example.com", "local_part"),  # long s: "S" once upper-cased
-    ("v\u0131ctim@example.com", "local_part"),  # dotless i: "I" once upper-cased
-    ("ｖictim@example.com", "local_part"),
-    ('"two words"@example.com', "local_part"),
-    ("victim@example.com\r\nBcc: x@example.com", "local_part"),
-    ("victim", "invalid"),
-    ("@example.com", "invalid"),
-    ("a" * 250 + "@example.com", "max_length"),
-])
+@pytest.mark.parametrize(
+    "typed, code",
+    [
+        ("victim@exam\u200bple.com", "domain"),  # zero-width space
+        ("victim@exam\u00adple.com", "domain"),  # soft hyphen
+        ("victim@exa_mple.com", "domain"),
+        ("vi\u212atim@example.com", "local_part"),  # Kelvin sign: "k" once lower-cased
+        ("vi\u017ftim@example.com", "local_part"),  # long s: "S" once upper-cased
+        ("v\u0131ctim@example.com", "local_part"),  # dotless i: "I" once upper-cased
+        ("ｖictim@example.com", "local_part"),
+        ('"two words"@example.com', "local_part"),
+        ("victim@example.com\r\nBcc: x@example.com", "local_part"),
+        ("victim", "invalid"),
+        ("@example.com", "invalid"),
+        ("a" * 250 + "@example.com", "max_length"),
+    ],
+)
 def test_what_cannot_be_delivered_as_typed_is_refused(typed, code):
     with pytest.raises(ValidationError) as refused:
         canonical_email(typed)
@@ -54,10 +60,15 @@ def test_what_cannot_be_delivered_as_typed_is_refused(typed, code):
 
 
 def test_a_look_alike_address_is_a_form_error_that_changes_nothing(client, db, mailoutbox):
-    response = client.post(SIGNUP, {
-        "username": "mallory", "email": "victim@exam\u200bple.com",
-        "password1": PASSWORD, "password2": PASSWORD,
-    })
+    response = client.post(
+        SIGNUP,
+        {
+            "username": "mallory",
+            "email": "victim@exam\u200bple.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
 
     assert response.status_code == 200 and response.context["form"].has_error("email", "domain")
     assert not User.objects.exists() and not mailoutbox
@@ -69,8 +80,8 @@ def variants(address):
 
     def spell(flips, widths, blanks):
         cased = "".join(c.upper() if f else c for c, f in zip(address, flips, strict=False))
-        cased = cased + address[len(cased):]
-        typed_local, typed_domain = cased[: len(local)], cased[len(local) + 1:]
+        cased = cased + address[len(cased) :]
+        typed_local, typed_domain = cased[: len(local)], cased[len(local) + 1 :]
         wide = "".join(
             chr(ord(c) + 0xFEE0) if w and c.isalpha() else c
             for c, w in zip(typed_domain, widths + [False] * len(typed_domain), strict=False)
@@ -88,7 +99,9 @@ def variants(address):
 OWNER = "victim@example.com"
 
 
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(typed=variants(OWNER))
 def test_any_spelling_of_an_address_behaves_exactly_as_the_address(db, deliver, mailoutbox, typed):
     User.objects.all().delete()
@@ -97,9 +110,16 @@ def test_any_spelling_of_an_address_behaves_exactly_as_the_address(db, deliver, 
     owner = UserFactory(email=OWNER)
 
     reset = deliver(Client().post, RESET, {"email": typed})
-    signup = deliver(Client(REMOTE_ADDR="198.51.100.2").post, SIGNUP, {
-        "username": "newcomer", "email": typed, "password1": PASSWORD, "password2": PASSWORD,
-    })
+    signup = deliver(
+        Client(REMOTE_ADDR="198.51.100.2").post,
+        SIGNUP,
+        {
+            "username": "newcomer",
+            "email": typed,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
 
     assert reset.status_code == signup.status_code == 302
     assert list(User.objects.values_list("email", flat=True)) == [OWNER]
@@ -108,7 +128,10 @@ def test_any_spelling_of_an_address_behaves_exactly_as_the_address(db, deliver, 
     assert "already have" in mailoutbox[1].subject
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL folds the Kelvin sign differently from Python; runs in the PostgreSQL pass")
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="PostgreSQL folds the Kelvin sign differently from Python; runs in the PostgreSQL pass",
+)
 @pytest.mark.parametrize("exists", [True, False])
 def test_a_kelvin_sign_sign_up_is_the_same_form_error_whether_or_not_the_ascii_account_exists(
     client, db, exists
@@ -116,9 +139,14 @@ def test_a_kelvin_sign_sign_up_is_the_same_form_error_whether_or_not_the_ascii_a
     if exists:
         UserFactory(email="kate@example.com")
 
-    response = client.post(SIGNUP, {
-        "username": "mallory", "email": "\u212aate@example.com",
-        "password1": PASSWORD, "password2": PASSWORD,
-    })
+    response = client.post(
+        SIGNUP,
+        {
+            "username": "mallory",
+            "email": "\u212aate@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
 
     assert response.status_code == 200 and response.context["form"].has_error("email", "local_part")

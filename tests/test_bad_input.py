@@ -3,7 +3,9 @@ row changes."""
 
 import pytest
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import User
 from tests.factories import UserFactory
@@ -85,7 +87,9 @@ def test_missing_csrf_token_is_refused_with_403(member):
     assert row_counts() == [1, 0, 0]
 
 
-@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(typed=st.text(max_size=40))
 def test_any_typed_code_is_a_form_answer_never_a_crash(client, member, typed):
     response = client.post(
@@ -97,7 +101,9 @@ def test_any_typed_code_is_a_form_answer_never_a_crash(client, member, typed):
     assert OneTimeSecret.objects.count() == 0
 
 
-@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(typed=st.one_of(st.text(max_size=300), st.emails()))
 def test_any_typed_email_gets_the_neutral_answer_or_a_form_error(client, member, settings, typed):
     settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR = 10**6

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.site_processes import PYTHON, ROOT
+from harness.processes import PYTHON, ROOT
 
 pytestmark = [
     pytest.mark.slow,
@@ -17,17 +17,24 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("module, args", [
-    ("bench.request_path", ["--requests", "8", "--slow-requests", "2", "--runs", "1"]),
-    ("bench.delivery", ["--mails", "30", "--requests", "10", "--runs", "1"]),
-    ("bench.reset_timing", ["--requests", "5", "--runs", "1"]),
-])
+@pytest.mark.parametrize(
+    "module, args",
+    [
+        ("bench.request_path", ["--requests", "8", "--slow-requests", "2", "--runs", "1"]),
+        ("bench.delivery", ["--mails", "30", "--requests", "10", "--runs", "1"]),
+        ("bench.reset_timing", ["--requests", "5", "--runs", "1"]),
+    ],
+)
 def test_a_benchmark_prints_its_json_line_and_table(module, args):
     result = subprocess.run(
-        [PYTHON, "-m", module, *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [PYTHON, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
     )
 
     assert result.returncode == 0, result.stderr[-3000:]
-    line = json.loads(next(l for l in result.stdout.splitlines() if l.startswith("{")))
+    line = json.loads(next(out for out in result.stdout.splitlines() if out.startswith("{")))
     assert line["benchmark"] == module.split(".")[1] and line["summary"]

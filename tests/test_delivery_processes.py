@@ -11,10 +11,10 @@ import pytest
 import trustme
 from django.db import connection
 
+from harness.processes import Stack, scratch_database, wait_for
+from harness.smtp_sink import SmtpSink
 from tests.conftest import use_smtp_server
 from tests.factories import UserFactory
-from tests.site_processes import Stack, scratch_database, wait_for
-from tests.smtp_sink import SmtpSink
 from verification import outbox, smtp
 from verification.models import OutboundEmail
 
@@ -61,8 +61,13 @@ def trusted_certificate(tmp_path, monkeypatch):
 def test_mail_goes_out_over_tls_with_smtp_auth(db, settings, trusted_certificate, tls, setting):
     credentials = ("sender@example.com", "app-authorization-code")
     with SmtpSink(tls=tls, certificate=trusted_certificate, credentials=credentials) as server:
-        use_smtp_server(settings, server.port, EMAIL_HOST_USER=credentials[0],
-                        EMAIL_HOST_PASSWORD=credentials[1], **{setting: True})
+        use_smtp_server(
+            settings,
+            server.port,
+            EMAIL_HOST_USER=credentials[0],
+            EMAIL_HOST_PASSWORD=credentials[1],
+            **{setting: True},
+        )
         OutboundEmail.objects.create(user=UserFactory(), kind="password_changed")
 
         outbox.deliver_due_mail()
@@ -73,8 +78,9 @@ def test_mail_goes_out_over_tls_with_smtp_auth(db, settings, trusted_certificate
 
 def test_a_wrong_password_fails_the_mail_with_the_servers_answer(db, settings, trusted_certificate):
     with SmtpSink(tls="implicit", certificate=trusted_certificate, credentials=("a", "right")) as server:
-        use_smtp_server(settings, server.port, EMAIL_USE_SSL=True,
-                        EMAIL_HOST_USER="a", EMAIL_HOST_PASSWORD="wrong")
+        use_smtp_server(
+            settings, server.port, EMAIL_USE_SSL=True, EMAIL_HOST_USER="a", EMAIL_HOST_PASSWORD="wrong"
+        )
         email = OutboundEmail.objects.create(user=UserFactory(), kind="password_changed")
 
         outbox.deliver_due_mail()
@@ -132,7 +138,10 @@ def test_a_cluster_killed_mid_batch_delivers_everything_after_a_restart(stack, s
     assert duplicates <= in_flight  # at most the mails in flight: a session each, per worker
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="three clusters on one queue need PostgreSQL: bin/test's second pass")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="three clusters on one queue need PostgreSQL: bin/test's second pass",
+)
 def test_three_clusters_sharing_one_queue_send_each_of_3000_mails_once(stack, sink):
     stack.queue_mails(3000)
 
@@ -146,7 +155,10 @@ def test_three_clusters_sharing_one_queue_send_each_of_3000_mails_once(stack, si
         assert "Processed" in stack.log(name) or "processing" in stack.log(name)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="three clusters on one queue need PostgreSQL: bin/test's second pass")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="three clusters on one queue need PostgreSQL: bin/test's second pass",
+)
 def test_three_clusters_keep_to_one_shared_send_rate_cap(stack, sink):
     stack.env["VERIFICATION_MAIL_RATE"] = "5"
     stack.queue_mails(100)

@@ -1,11 +1,12 @@
 """The development mailbox: mail kept as files outside the database, listed for staff, and
 absent when DEBUG is off."""
 
+import io
+
+import pytest
 from django.core import mail
 from django.test import RequestFactory
 from django.urls import NoReverseMatch, reverse
-
-import pytest
 
 from site_config import dev_mailbox
 from tests.factories import UserFactory
@@ -26,7 +27,7 @@ def test_the_backend_prints_each_mail_and_keeps_a_copy_outside_the_database(sett
 
 def test_staff_read_the_newest_mail_first_with_text_and_html(settings, tmp_path, db):
     settings.DEV_MAILBOX_DIR = tmp_path
-    backend = dev_mailbox.DevMailboxBackend(stream=open("/dev/null", "w"))
+    backend = dev_mailbox.DevMailboxBackend(stream=io.StringIO())
     for subject in ("first", "second"):
         message = mail.EmailMultiAlternatives(subject, f"{subject} body", to=["ada@example.com"])
         message.attach_alternative(f"<p>{subject} html</p>", "text/html")

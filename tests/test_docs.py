@@ -3,7 +3,7 @@ must exist, or the map says more than the suite proves."""
 
 import re
 
-from tests.site_processes import ROOT
+from harness.processes import ROOT
 
 
 def test_every_test_and_file_named_in_the_security_map_exists():
@@ -15,6 +15,9 @@ def test_every_test_and_file_named_in_the_security_map_exists():
             source = ROOT / "tests" / f"{module}.py"
             if not source.exists() or f"def {name}(" not in source.read_text():
                 missing.append(f"{module}::{name}")
-        missing += [path for path in re.findall(r"`((?:accounts|verification|site_config)/[\w/.]+)`", line)
-                    if not (ROOT / path).exists()]
+        missing += [
+            path
+            for path in re.findall(r"`((?:accounts|verification|site_config)/[\w/.]+)`", line)
+            if not (ROOT / path).exists()
+        ]
     assert missing == []

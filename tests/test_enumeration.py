@@ -8,7 +8,6 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django_q.conf import Conf
 from django_q.models import OrmQ
 
 from accounts.models import User
@@ -47,9 +46,7 @@ def ask(url_name, email, deliver):
 
 
 @pytest.mark.parametrize("url_name", REQUESTS)
-def test_requests_answer_byte_for_byte_the_same_for_every_kind_of_address(
-    url_name, addresses, deliver
-):
+def test_requests_answer_byte_for_byte_the_same_for_every_kind_of_address(url_name, addresses, deliver):
     answers = {state: ask(url_name, addresses[state], deliver) for state in ADDRESS_STATES}
 
     assert answers["active"] == answers["awaiting_activation"]
@@ -62,8 +59,12 @@ def test_signing_up_with_a_taken_address_answers_like_a_new_sign_up(db, deliver,
 
     def sign_up(username, email):
         client = Client()
-        data = {"username": username, "email": email,
-                "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase"}
+        data = {
+            "username": username,
+            "email": email,
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        }
         posted = deliver(client.post, reverse("accounts:signup"), data)
         return comparable(posted, email), comparable(client.get(posted.url), email)
 
@@ -85,10 +86,16 @@ def test_wrong_codes_read_the_same_for_every_kind_of_address(addresses, deliver,
         client = Client()
         if ask_first:
             deliver(client.post, reverse("accounts:password_reset"), {"email": email})
-        data = {"email": email, "code": "000000",
-                "password1": "a-brand-new-passphrase-42", "password2": "a-brand-new-passphrase-42"}
-        return [comparable(client.post(reverse("accounts:password_reset_confirm"), data), email)
-                for _ in range(count)]
+        data = {
+            "email": email,
+            "code": "000000",
+            "password1": "a-brand-new-passphrase-42",
+            "password2": "a-brand-new-passphrase-42",
+        }
+        return [
+            comparable(client.post(reverse("accounts:password_reset_confirm"), data), email)
+            for _ in range(count)
+        ]
 
     answers = {state: guesses(addresses[state], 6) for state in ADDRESS_STATES}
     time_machine.advance(minutes=1)
@@ -110,17 +117,20 @@ def queries_of(url_name, email, deliver, client_ip):
     with CaptureQueriesContext(connection) as done:
         deliver(Client(REMOTE_ADDR=client_ip).post, reverse(url_name), {"email": email})
     # The statements' shapes: which tables are read and written, in which order.
-    return [re.sub(r"'[^']*'|\b\d+(\.\d+)?\b|NULL|\"s\d+_x\d+\"", "?", query["sql"])
-            for query in done.captured_queries]
+    return [
+        re.sub(r"'[^']*'|\b\d+(\.\d+)?\b|NULL|\"s\d+_x\d+\"", "?", query["sql"])
+        for query in done.captured_queries
+    ]
 
 
 @pytest.mark.parametrize("url_name", REQUESTS)
 def test_requests_do_the_same_database_work_for_every_kind_of_address(
-    url_name, addresses, deliver, monkeypatch
+    jobs_wait_in_the_queue, url_name, addresses, deliver, monkeypatch
 ):
-    monkeypatch.setattr(Conf, "SYNC", False)  # the request's own work: the job waits in the queue
-    work = {state: queries_of(url_name, addresses[state], deliver, f"198.51.100.{n}")
-            for n, state in enumerate(ADDRESS_STATES)}
+    work = {
+        state: queries_of(url_name, addresses[state], deliver, f"198.51.100.{n}")
+        for n, state in enumerate(ADDRESS_STATES)
+    }
 
     assert any(query.startswith('INSERT INTO "verification_outboundemail"') for query in work["unknown"])
     for state in ADDRESS_STATES:
@@ -137,12 +147,17 @@ def test_wrong_codes_read_the_same_whether_or_not_the_worker_has_issued_the_code
             client.post(reverse("accounts:password_reset"), {"email": email})
         if worker == "running":
             [job() for job in jobs]
-        data = {"email": email, "code": "000000",
-                "password1": "a-brand-new-passphrase-42", "password2": "a-brand-new-passphrase-42"}
+        data = {
+            "email": email,
+            "code": "000000",
+            "password1": "a-brand-new-passphrase-42",
+            "password2": "a-brand-new-passphrase-42",
+        }
         pages = [comparable(client.post(reverse("accounts:password_reset_confirm"), data), email)]
         [job() for job in jobs if worker != "running"]  # the worker catches up
-        pages += [comparable(client.post(reverse("accounts:password_reset_confirm"), data), email)
-                  for _ in range(5)]
+        pages += [
+            comparable(client.post(reverse("accounts:password_reset_confirm"), data), email) for _ in range(5)
+        ]
         return pages
 
     pages = {state: guesses(addresses[state]) for state in ("active", "awaiting_activation", "unknown")}
@@ -156,8 +171,12 @@ def test_a_used_code_reads_like_a_wrong_guess_at_an_unknown_address(addresses, d
     def after_a_reset(email, code=None):
         client = Client()
         deliver(client.post, reverse("accounts:password_reset"), {"email": email})
-        data = {"email": email, "code": code or mailed_code(mailoutbox[-1]),
-                "password1": "a-brand-new-passphrase-42", "password2": "a-brand-new-passphrase-42"}
+        data = {
+            "email": email,
+            "code": code or mailed_code(mailoutbox[-1]),
+            "password1": "a-brand-new-passphrase-42",
+            "password2": "a-brand-new-passphrase-42",
+        }
         first = deliver(client.post, reverse("accounts:password_reset_confirm"), data)
         again = Client().post(reverse("accounts:password_reset_confirm"), data)
         return data["code"], first.status_code, comparable(again, email)

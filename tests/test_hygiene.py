@@ -57,10 +57,16 @@ def test_the_sweep_deletes_expired_sessions(client, user):
 
 def test_mail_to_an_unproven_address_greets_no_one_by_a_chosen_name(client, db, deliver, mailoutbox):
     phishing_name = "Prize_claim_at_prize.evil.example"
-    deliver(client.post, reverse("accounts:signup"), {
-        "username": phishing_name, "email": "victim@example.com",
-        "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase",
-    })
+    deliver(
+        client.post,
+        reverse("accounts:signup"),
+        {
+            "username": phishing_name,
+            "email": "victim@example.com",
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        },
+    )
 
     [message] = mailoutbox
     assert activation_path(message)
@@ -75,7 +81,9 @@ def test_mail_to_a_proven_address_greets_its_owner(client, user, deliver, mailou
     assert mailoutbox[0].body.startswith(f"Hello {user.username},")
 
 
-@pytest.mark.parametrize("url", ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password-reset/code/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/accounts/login/", "/accounts/signup/", "/accounts/password-reset/code/"]
+)
 def test_pages_allow_only_this_sites_files_and_no_framing(client, db, url):
     policy = client.get(url)["Content-Security-Policy"]
 

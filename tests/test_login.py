@@ -14,9 +14,7 @@ def test_an_active_user_signs_in_and_out(client, user):
 
 
 def test_an_account_awaiting_activation_is_told_how_to_activate(client, new_user):
-    response = client.post(
-        reverse("accounts:login"), {"username": new_user.username, "password": PASSWORD}
-    )
+    response = client.post(reverse("accounts:login"), {"username": new_user.username, "password": PASSWORD})
 
     assert response.status_code == 200
     form = response.context["form"]

@@ -5,14 +5,13 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
-from django_q.conf import Conf
 from django_q.models import OrmQ, Schedule
 from django_q.signing import SignedPackage
 
+from harness.smtp_sink import SilentServer, free_port, text_body
 from tests.conftest import use_smtp_server
 from tests.factories import UserFactory
 from tests.helpers import ask_for_code
-from tests.smtp_sink import SilentServer, free_port, text_body
 from verification import outbox, sendrate
 from verification.models import OneTimeSecret, OutboundEmail
 
@@ -57,9 +56,8 @@ def queued_jobs():
 
 
 def test_a_job_carries_no_arguments_and_a_burst_of_requests_queues_one(
-    db, client, django_capture_on_commit_callbacks, monkeypatch
+    jobs_wait_in_the_queue, db, client, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr(Conf, "SYNC", False)  # let the jobs reach the ORM queue
     for member in UserFactory.create_batch(3):
         with django_capture_on_commit_callbacks(execute=True):
             client.post(reverse("accounts:password_reset"), {"email": member.email})
@@ -70,9 +68,8 @@ def test_a_job_carries_no_arguments_and_a_burst_of_requests_queues_one(
 
 
 def test_a_request_after_a_worker_took_the_job_queues_another(
-    client, user, django_capture_on_commit_callbacks, monkeypatch
+    jobs_wait_in_the_queue, client, user, django_capture_on_commit_callbacks, monkeypatch
 ):
-    monkeypatch.setattr(Conf, "SYNC", False)
     outbox.wake_a_worker()
     OrmQ.objects.update(lock=timezone.now() + timedelta(minutes=2))  # what the broker does on taking it
 
@@ -82,8 +79,9 @@ def test_a_request_after_a_worker_took_the_job_queues_another(
     assert len(queued_jobs()) == 2
 
 
-def test_a_job_sends_a_backlog_in_batches_and_wakes_a_second_worker(user, smtp_sink, monkeypatch, settings):
-    monkeypatch.setattr(Conf, "SYNC", False)
+def test_a_job_sends_a_backlog_in_batches_and_wakes_a_second_worker(
+    jobs_wait_in_the_queue, user, smtp_sink, monkeypatch, settings
+):
     backlog = 3 * settings.VERIFICATION_SMTP_CONNECTIONS + 5
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(backlog))
 
@@ -94,9 +92,7 @@ def test_a_job_sends_a_backlog_in_batches_and_wakes_a_second_worker(user, smtp_s
     assert len(queued_jobs()) == 1  # woken by the first full claim; it will find nothing left
 
 
-def test_a_job_sends_over_several_sessions_at_once_and_keeps_them_for_the_next(
-    user, smtp_sink, settings
-):
+def test_a_job_sends_over_several_sessions_at_once_and_keeps_them_for_the_next(user, smtp_sink, settings):
     settings.VERIFICATION_SMTP_CONNECTIONS = 4
     smtp_sink.delay = 0.1  # a provider that takes a while to accept each message
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(20))
@@ -110,8 +106,9 @@ def test_a_job_sends_over_several_sessions_at_once_and_keeps_them_for_the_next(
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.SENT}
 
 
-def test_codes_and_links_are_claimed_before_notices_queued_earlier(user, smtp_sink, settings, monkeypatch):
-    monkeypatch.setattr(Conf, "SYNC", False)  # one job: the order is its claims' order
+def test_codes_and_links_are_claimed_before_notices_queued_earlier(
+    jobs_wait_in_the_queue, user, smtp_sink, settings, monkeypatch
+):
     settings.VERIFICATION_SMTP_CONNECTIONS = 2
     notices = [Kind.PASSWORD_CHANGED, Kind.ACCOUNT_EXISTS] * 10
     OutboundEmail.objects.bulk_create(record_for(user, kind) for kind in notices)
@@ -126,8 +123,9 @@ def test_codes_and_links_are_claimed_before_notices_queued_earlier(user, smtp_si
     assert set(arrived[4:]) == {Kind.PASSWORD_CHANGED, Kind.ACCOUNT_EXISTS}
 
 
-def test_mail_over_the_send_rate_cap_waits_in_the_outbox(user, smtp_sink, settings, monkeypatch, time_machine):
-    monkeypatch.setattr(Conf, "SYNC", False)
+def test_mail_over_the_send_rate_cap_waits_in_the_outbox(
+    jobs_wait_in_the_queue, user, smtp_sink, settings, monkeypatch, time_machine
+):
     monkeypatch.setattr(outbox, "JOB_TIME", 0.3)
     settings.VERIFICATION_MAIL_RATE = 5
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(10))
@@ -148,9 +146,8 @@ def test_the_send_rate_bucket_holds_one_send_at_low_caps_and_a_tenth_of_a_second
 
 
 def test_a_server_that_hangs_costs_a_job_one_connection_attempt_not_one_per_mail(
-    user, settings, monkeypatch, time_machine
+    jobs_wait_in_the_queue, user, settings, monkeypatch, time_machine
 ):
-    monkeypatch.setattr(Conf, "SYNC", False)
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(100))
     with SilentServer() as server:
         use_smtp_server(settings, server.port, EMAIL_TIMEOUT=1)
@@ -173,8 +170,9 @@ def test_a_server_that_hangs_costs_a_job_one_connection_attempt_not_one_per_mail
     assert OutboundEmail.objects.filter(attempts__gt=0).count() == 1
 
 
-def test_a_job_out_of_time_leaves_the_rest_for_another_job(user, smtp_sink, monkeypatch):
-    monkeypatch.setattr(Conf, "SYNC", False)
+def test_a_job_out_of_time_leaves_the_rest_for_another_job(
+    jobs_wait_in_the_queue, user, smtp_sink, monkeypatch
+):
     monkeypatch.setattr(outbox, "JOB_TIME", 0.3)
     smtp_sink.delay = 0.4  # a slow server: the first send ends past the job's time
     first, *_ = OutboundEmail.objects.bulk_create(record_for(user) for _ in range(5))
@@ -347,9 +345,8 @@ def test_staff_see_the_send_rate_and_the_oldest_waiting_mail(user, client, time_
 
 
 def test_the_sweep_wakes_a_worker_for_waiting_mail_and_purges_old_rows(
-    user, monkeypatch, time_machine, settings
+    jobs_wait_in_the_queue, user, monkeypatch, time_machine, settings
 ):
-    monkeypatch.setattr(Conf, "SYNC", False)
     assert outbox.sweep_outbox()["mail_waiting"] is False and queued_jobs() == []
 
     waiting = record(user)  # its job was lost

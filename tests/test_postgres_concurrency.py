@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, connections
-from django_q.conf import Conf
 
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import wrong_code
@@ -80,7 +79,9 @@ def test_of_two_parallel_activations_exactly_one_succeeds():
     user = UserFactory(awaiting_activation=True)
     token = services.issue_activation_token(user=user)
 
-    results = in_parallel(2, lambda: activate_account(token=token, password=PASSWORD, client_ip="198.51.100.1"))
+    results = in_parallel(
+        2, lambda: activate_account(token=token, password=PASSWORD, client_ip="198.51.100.1")
+    )
 
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert [r.reason for r in results if isinstance(r, services.InvalidLink)] == ["used"]
@@ -94,8 +95,9 @@ def test_parallel_requests_never_pass_a_rate_limit(settings):
     assert results.count(0) == 5
 
 
-def test_parallel_jobs_draining_one_outbox_send_every_mail_once(mailoutbox, monkeypatch):
-    monkeypatch.setattr(Conf, "SYNC", False)  # the wake-ups only queue jobs; these threads are the workers
+def test_parallel_jobs_draining_one_outbox_send_every_mail_once(
+    jobs_wait_in_the_queue, mailoutbox, monkeypatch
+):
     OutboundEmail.objects.bulk_create(
         OutboundEmail(user=user, kind="password_changed") for user in UserFactory.create_batch(200)
     )
@@ -120,7 +122,11 @@ def parallel_sign_ups(*forms):
     def post():
         with lock:
             form = next(pending)
-        data = {**form, "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase"}
+        data = {
+            **form,
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        }
         return Client().post(reverse("accounts:signup"), data).status_code
 
     return in_parallel(len(forms), post)
@@ -162,9 +168,12 @@ def test_two_parallel_right_sign_in_codes_give_exactly_one_session(mailoutbox):
     request_sign_in_code(email=user.email, client_ip="198.51.100.1")  # commits; the job runs
     code = mailed_code(mailoutbox[-1])
 
-    results = in_parallel(2, lambda: Client().post(
-        reverse("accounts:login_code"), {"email": user.email, "code": code}
-    ).status_code)
+    results = in_parallel(
+        2,
+        lambda: (
+            Client().post(reverse("accounts:login_code"), {"email": user.email, "code": code}).status_code
+        ),
+    )
 
     assert sorted(results) == [200, 302]
     signed_in = [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk)]
@@ -180,7 +189,9 @@ def test_two_parallel_changes_to_one_address_give_it_to_exactly_one_account(mail
     movers = UserFactory.create_batch(2)
     codes = []
     for mover in movers:
-        email_change.request_email_change(user=mover, new_email="wanted@example.org", client_ip=f"198.51.100.{mover.pk}")
+        email_change.request_email_change(
+            user=mover, new_email="wanted@example.org", client_ip=f"198.51.100.{mover.pk}"
+        )
         codes.append(mailed_code(mailoutbox[-1]))
     pending = iter(zip(movers, codes, strict=True))
     lock = threading.Lock()

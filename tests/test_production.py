@@ -11,11 +11,16 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from verification.models import OutboundEmail
-
-from tests.site_processes import (
-    NoRedirects, free_port, gunicorn, manage, scratch_database, site_environment, wait_until_serving,
+from harness.processes import (
+    NoRedirects,
+    free_port,
+    gunicorn,
+    manage,
+    scratch_database,
+    site_environment,
+    wait_until_serving,
 )
+from verification.models import OutboundEmail
 
 
 def test_migrations_match_the_models(tmp_path):
@@ -42,10 +47,16 @@ def production_env(tmp_path):
     port = free_port()
     with scratch_database(tmp_path) as database_url:
         env = site_environment(database_url=database_url, smtp_port=25, web_port=port)
-        for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "STATICFILES_BACKEND"):
+        for name in (
+            "SECURE_SSL_REDIRECT",
+            "SESSION_COOKIE_SECURE",
+            "CSRF_COOKIE_SECURE",
+            "STATICFILES_BACKEND",
+        ):
             env.pop(name, None)
-        env.update(STATIC_ROOT=str(tmp_path / "static"), SECURE_PROXY_SSL_HEADER="true",
-                   ALLOWED_HOSTS="127.0.0.1")
+        env.update(
+            STATIC_ROOT=str(tmp_path / "static"), SECURE_PROXY_SSL_HEADER="true", ALLOWED_HOSTS="127.0.0.1"
+        )
         yield env, port
 
 
@@ -65,7 +76,11 @@ def test_gunicorn_serves_pages_static_files_and_health_over_https_only(productio
 
         status, headers, page = fetch(base + "/", behind_tls_proxy)
         assert status == 200 and "max-age=31536000" in headers["Strict-Transport-Security"]
-        css = next(part.split('"')[0] for part in page.decode().split('href="') if part.startswith("/static/bootstrap/css/bootstrap.min."))
+        css = next(
+            part.split('"')[0]
+            for part in page.decode().split('href="')
+            if part.startswith("/static/bootstrap/css/bootstrap.min.")
+        )
         assert css != "/static/bootstrap/css/bootstrap.min.css"  # a hashed name, cacheable forever
 
         status, headers, body = fetch(base + css, {**behind_tls_proxy, "Accept-Encoding": "gzip"})

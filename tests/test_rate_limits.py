@@ -113,10 +113,16 @@ def test_limits_live_in_the_database_keyed_by_digest(user, deliver, client):
 
 
 def test_the_one_minute_cooldown_is_per_kind_of_mail(client, db, deliver, mailoutbox):
-    deliver(client.post, reverse("accounts:signup"), {
-        "username": "ada", "email": "ada@example.com",
-        "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase",
-    })
+    deliver(
+        client.post,
+        reverse("accounts:signup"),
+        {
+            "username": "ada",
+            "email": "ada@example.com",
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        },
+    )
     deliver(client.post, RESET, {"email": "ada@example.com"})  # seconds later: another kind
     deliver(client.post, RESET, {"email": "ada@example.com"})  # the same kind: held back
 
@@ -200,9 +206,14 @@ def test_a_refused_sign_up_is_refused_before_the_password_is_hashed(db, settings
     monkeypatch.setattr(services, "make_password", lambda raw: hashed.append(raw) or "!")
     client = Client(REMOTE_ADDR="203.0.113.80")
     for n in range(3):
-        client.post(reverse("accounts:signup"), {
-            "username": f"person{n}", "email": f"person{n}@example.com",
-            "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase",
-        })
+        client.post(
+            reverse("accounts:signup"),
+            {
+                "username": f"person{n}",
+                "email": f"person{n}@example.com",
+                "password1": "a-long-and-unusual-passphrase",
+                "password2": "a-long-and-unusual-passphrase",
+            },
+        )
 
     assert len(hashed) == 1

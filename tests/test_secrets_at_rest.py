@@ -3,17 +3,17 @@
 import base64
 import logging
 
-from django.test import Client
 from django.contrib.sessions.models import Session
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django_q.models import OrmQ, Task
 from django_q.signing import SignedPackage
 from itsdangerous import URLSafeTimedSerializer
 
+from harness.smtp_sink import text_body
 from tests.factories import UserFactory
 from tests.helpers import activate, ask_for_code, sign_up, wrong_code
-from tests.smtp_sink import text_body
 
 
 def every_stored_value():
@@ -43,9 +43,7 @@ def _as_text(value):
     return str(value)
 
 
-def test_no_code_token_or_nonce_rests_in_the_database_or_the_logs(
-    client, db, deliver, mailoutbox, caplog
-):
+def test_no_code_token_or_nonce_rests_in_the_database_or_the_logs(client, db, deliver, mailoutbox, caplog):
     caplog.set_level(logging.DEBUG)
     path = sign_up(client, deliver, mailoutbox)
     token = path.split("/")[-2]
@@ -56,14 +54,29 @@ def test_no_code_token_or_nonce_rests_in_the_database_or_the_logs(
     user = UserFactory()
     wrong_then_right = []
     code = ask_for_code(client, deliver, user.email, mailoutbox)
-    wrong_then_right.append(client.post(reverse("accounts:password_reset_confirm"), {
-        "email": user.email, "code": wrong_code(code),
-        "password1": "a-brand-new-passphrase-42", "password2": "a-brand-new-passphrase-42",
-    }))
-    wrong_then_right.append(deliver(client.post, reverse("accounts:password_reset_confirm"), {
-        "email": user.email, "code": code,
-        "password1": "a-brand-new-passphrase-42", "password2": "a-brand-new-passphrase-42",
-    }))
+    wrong_then_right.append(
+        client.post(
+            reverse("accounts:password_reset_confirm"),
+            {
+                "email": user.email,
+                "code": wrong_code(code),
+                "password1": "a-brand-new-passphrase-42",
+                "password2": "a-brand-new-passphrase-42",
+            },
+        )
+    )
+    wrong_then_right.append(
+        deliver(
+            client.post,
+            reverse("accounts:password_reset_confirm"),
+            {
+                "email": user.email,
+                "code": code,
+                "password1": "a-brand-new-passphrase-42",
+                "password2": "a-brand-new-passphrase-42",
+            },
+        )
+    )
     assert [r.status_code for r in wrong_then_right] == [200, 302]
     assert len(mailoutbox) == 3  # activation, code, notice
 
@@ -83,7 +96,9 @@ def test_no_code_rests_anywhere_after_a_refused_then_retried_delivery(
     caplog.set_level(logging.DEBUG)
     issued = []  # every code made, including the one whose mail the server refused
     real_issue_code = services.issue_code
-    monkeypatch.setattr(services, "issue_code", lambda **kw: issued.append(real_issue_code(**kw)) or issued[-1])
+    monkeypatch.setattr(
+        services, "issue_code", lambda **kw: issued.append(real_issue_code(**kw)) or issued[-1]
+    )
     smtp_sink.refuse_next(1, "451 4.3.0 Try again later")
 
     deliver(client.post, reverse("accounts:password_reset"), {"email": user.email})

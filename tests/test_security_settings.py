@@ -7,8 +7,8 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.urls import reverse
 
 import site_config.settings as configured
+from harness.processes import manage, site_environment
 from tests.factories import UserFactory
-from tests.site_processes import manage, site_environment
 from verification import services
 from verification.models import OneTimeSecret, Purpose
 
@@ -31,8 +31,11 @@ def test_argon2_is_the_first_password_hasher():
 
 
 def test_production_settings_pass_check_deploy_without_a_warning():
-    env = {k: v for k, v in site_environment(database_url="", smtp_port=25, web_port=443).items()
-           if not k.startswith(("SECURE_", "SESSION_COOKIE", "CSRF_COOKIE"))}
+    env = {
+        k: v
+        for k, v in site_environment(database_url="", smtp_port=25, web_port=443).items()
+        if not k.startswith(("SECURE_", "SESSION_COOKIE", "CSRF_COOKIE"))
+    }
     result = manage("check", "--deploy", "--fail-level", "WARNING", env={**env, **PRODUCTION}, check=False)
 
     assert result.returncode == 0, result.stderr
@@ -56,7 +59,9 @@ def test_production_refuses_to_start_without_a_required_setting(missing):
 def test_production_sends_the_language_cookie_like_the_session_cookie():
     env = site_environment(database_url=PRODUCTION["DATABASE_URL"], smtp_port=25, web_port=443)
     env = {k: v for k, v in {**env, **PRODUCTION}.items() if not k.endswith("COOKIE_SECURE")}
-    show = "from django.conf import settings as s; print(s.LANGUAGE_COOKIE_SECURE, s.LANGUAGE_COOKIE_HTTPONLY)"
+    show = (
+        "from django.conf import settings as s; print(s.LANGUAGE_COOKIE_SECURE, s.LANGUAGE_COOKIE_HTTPONLY)"
+    )
 
     assert manage("shell", "--no-imports", "-c", show, env=env).stdout.split() == ["True", "True"]
 
@@ -87,9 +92,7 @@ def test_only_a_keyed_digest_bound_to_user_and_purpose_is_stored(db):
     assert stored.digest not in (other_user, other_purpose)
 
 
-def test_activation_links_survive_a_key_rotation_and_die_when_the_old_key_goes(
-    client, new_user, settings
-):
+def test_activation_links_survive_a_key_rotation_and_die_when_the_old_key_goes(client, new_user, settings):
     token = services.issue_activation_token(user=new_user)
     old_key = settings.SECRET_KEY
 
@@ -132,8 +135,12 @@ def test_mail_links_come_from_site_url_not_the_host_header(client, new_user, del
     settings.ALLOWED_HOSTS = ["*"]
     settings.SITE_URL = "https://verify.example.org"
 
-    deliver(client.post, reverse("accounts:resend_activation"), {"email": new_user.email},
-            HTTP_HOST="attacker.example")
+    deliver(
+        client.post,
+        reverse("accounts:resend_activation"),
+        {"email": new_user.email},
+        HTTP_HOST="attacker.example",
+    )
 
     assert "https://verify.example.org/accounts/activate/" in mailoutbox[0].body
     assert "attacker.example" not in mailoutbox[0].body + str(mailoutbox[0].alternatives)
@@ -146,10 +153,16 @@ def test_nothing_typed_reaches_a_mail_header_and_mail_goes_to_the_stored_address
     typed = "ADA.LOVELACE@EXAMPLE.COM"
     deliver(client.post, reverse("accounts:password_reset"), {"email": typed})
     time_machine.advance(seconds=61)
-    deliver(client.post, reverse("accounts:signup"), {
-        "username": "mallory", "email": typed,
-        "password1": "a-long-and-unusual-passphrase", "password2": "a-long-and-unusual-passphrase",
-    })
+    deliver(
+        client.post,
+        reverse("accounts:signup"),
+        {
+            "username": "mallory",
+            "email": typed,
+            "password1": "a-long-and-unusual-passphrase",
+            "password2": "a-long-and-unusual-passphrase",
+        },
+    )
 
     assert len(mailoutbox) == 2
     for message in mailoutbox:

@@ -1,13 +1,11 @@
 """Sign in with a code mailed to the address, on any device."""
 
-import re
-
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import activation_path, mailed_code, wrong_code
+from tests.helpers import activation_path, link_in, mailed_code, path_of, wrong_code
 from verification.models import OneTimeSecret, Purpose
 
 ASK = reverse("accounts:login_code_request")
@@ -60,7 +58,7 @@ def test_signing_in_by_code_proves_the_address_again_and_changes_nothing_else(
 def test_the_mail_carries_the_code_and_a_link_with_it_in_the_fragment_only(user, deliver, mailoutbox):
     code = ask_for_sign_in_code(Client(), deliver, user.email, mailoutbox)
 
-    link = re.search(r"http://testserver(\S+)", mailoutbox[0].body)[1]
+    link = path_of(link_in(mailoutbox[0].body, ENTER))
     path, _, fragment = link.partition("#")
     assert path == ENTER and code not in path
     assert fragment == f"email={user.email.replace('@', '%40')}&code={code}"
@@ -106,7 +104,9 @@ def test_a_wrong_code_says_how_many_tries_remain_and_the_fifth_kills_it(client, 
     assert not signed_in_user(client).is_authenticated
 
 
-def test_a_code_works_once_and_not_after_its_lifetime(client, user, deliver, mailoutbox, time_machine, settings):
+def test_a_code_works_once_and_not_after_its_lifetime(
+    client, user, deliver, mailoutbox, time_machine, settings
+):
     code = ask_for_sign_in_code(client, deliver, user.email, mailoutbox)
     assert enter(Client(), user.email, code).status_code == 302
     assert enter(Client(), user.email, code).status_code == 200  # used

@@ -19,9 +19,16 @@ OWNER_PASSWORD = "owners-own-passphrase-2"
 
 
 def sign_up(deliver, username, email, password, ip="203.0.113.66"):
-    return deliver(Client(REMOTE_ADDR=ip).post, SIGNUP, {
-        "username": username, "email": email, "password1": password, "password2": password,
-    })
+    return deliver(
+        Client(REMOTE_ADDR=ip).post,
+        SIGNUP,
+        {
+            "username": username,
+            "email": email,
+            "password1": password,
+            "password2": password,
+        },
+    )
 
 
 def signs_in(username, password):
@@ -37,10 +44,16 @@ def test_recovering_a_squatted_address_activates_it_with_the_owners_password(
     time_machine.advance(seconds=61)
 
     code = ask_for_code(client, deliver, "victim@example.com", mailoutbox)  # a code, not a link
-    response = deliver(client.post, CONFIRM, {
-        "email": "victim@example.com", "code": code,
-        "password1": OWNER_PASSWORD, "password2": OWNER_PASSWORD,
-    })
+    response = deliver(
+        client.post,
+        CONFIRM,
+        {
+            "email": "victim@example.com",
+            "code": code,
+            "password1": OWNER_PASSWORD,
+            "password2": OWNER_PASSWORD,
+        },
+    )
 
     assert response.status_code == 302
     account = User.objects.get()
@@ -112,9 +125,7 @@ def test_a_proven_account_is_never_replaced(db, user, deliver, mailoutbox):
     assert "already have" in mailoutbox[0].subject
 
 
-def test_the_sweep_deletes_sign_ups_never_activated_once_their_link_is_long_dead(
-    db, settings, time_machine
-):
+def test_the_sweep_deletes_sign_ups_never_activated_once_their_link_is_long_dead(db, settings, time_machine):
     pending = UserFactory(awaiting_activation=True)
     switched_off = UserFactory(deactivated=True)
     active = UserFactory()
@@ -133,10 +144,15 @@ def test_a_username_taken_in_a_race_is_a_form_error(client, db, monkeypatch, mai
         return make_password(raw)
 
     monkeypatch.setattr(services, "make_password", hash_while_someone_takes_the_username)
-    response = client.post(SIGNUP, {
-        "username": "ada", "email": "ada@example.com",
-        "password1": OWNER_PASSWORD, "password2": OWNER_PASSWORD,
-    })
+    response = client.post(
+        SIGNUP,
+        {
+            "username": "ada",
+            "email": "ada@example.com",
+            "password1": OWNER_PASSWORD,
+            "password2": OWNER_PASSWORD,
+        },
+    )
 
     assert response.status_code == 200
     assert response.context["form"].has_error("username", "username_taken")

@@ -20,7 +20,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(OneTimeSecret)
 class OneTimeSecretAdmin(ReadOnlyAdmin):
-    list_display = ["user", "purpose", "state", "created_at", "expires_at", "attempts", "max_attempts", "used_at"]
+    list_display = [
+        "user",
+        "purpose",
+        "state",
+        "created_at",
+        "expires_at",
+        "attempts",
+        "max_attempts",
+        "used_at",
+    ]
     list_filter = ["purpose", "created_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
@@ -34,7 +43,14 @@ class OneTimeSecretAdmin(ReadOnlyAdmin):
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(ReadOnlyAdmin):
     list_display = [
-        "kind", "user", "status", "attempts", "next_attempt_at", "created_at", "sent_at", "last_error",
+        "kind",
+        "user",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+        "last_error",
     ]
     list_filter = ["status", "kind", "created_at"]
     search_fields = ["user__username", "user__email"]
@@ -44,7 +60,9 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
     actions = ["retry_now", "cancel"]
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {"delivery": outbox.delivery_stats(), **(extra_context or {})})
+        return super().changelist_view(
+            request, {"delivery": outbox.delivery_stats(), **(extra_context or {})}
+        )
 
     def has_deliver_permission(self, request):
         # Rows stay read-only; steering delivery needs the model's change permission.
@@ -53,14 +71,13 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
     @admin.action(description="Retry the selected mails now", permissions=["deliver"])
     def retry_now(self, request, queryset):
         count = outbox.retry_now(queryset)
-        self.message_user(
-            request, ngettext("%d mail queued again.", "%d mails queued again.", count) % count
-        )
+        self.message_user(request, ngettext("%d mail queued again.", "%d mails queued again.", count) % count)
 
     @admin.action(description="Cancel the selected mails", permissions=["deliver"])
     def cancel(self, request, queryset):
         count = outbox.cancel(queryset)
         self.message_user(
-            request, ngettext("%d mail cancelled.", "%d mails cancelled.", count) % count,
+            request,
+            ngettext("%d mail cancelled.", "%d mails cancelled.", count) % count,
             messages.SUCCESS if count else messages.WARNING,
         )

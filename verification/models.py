@@ -138,9 +138,7 @@ class OutboundEmail(models.Model):
         null=True,
         blank=True,
     )
-    status = models.CharField(
-        _("status"), max_length=16, choices=Status.choices, default=Status.QUEUED
-    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.QUEUED)
     # Where the mail goes when that is not the user's address of the moment: the new address
     # an address change must prove, or the old one it is told about. Set by the site from its
     # own records, never typed into this field.
@@ -156,9 +154,7 @@ class OutboundEmail(models.Model):
     # A job that claimed the mail owns it until then; after that another job may take it over.
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True)
-    message_id = models.CharField(
-        _("Message-ID"), max_length=255, default=new_message_id, editable=False
-    )
+    message_id = models.CharField(_("Message-ID"), max_length=255, default=new_message_id, editable=False)
     created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 

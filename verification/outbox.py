@@ -30,13 +30,15 @@ import logging
 import random
 import time
 from concurrent import futures
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.utils.module_loading import import_string
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Case, Count, F, Min, Q, Value, When
+from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 from django.utils import translation
+from django.utils.module_loading import import_string
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
@@ -59,17 +61,20 @@ JOB_TIME = settings.Q_CLUSTER["timeout"] / 2
 LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 1.5)
 
 
-def compose(email):
+def compose(email: OutboundEmail) -> EmailMessage:
     """The message for an OutboundEmail, as the app that owns the mail writes it (the
     VERIFICATION_MAIL_COMPOSER setting): this engine delivers mail, it does not word it."""
     return import_string(settings.VERIFICATION_MAIL_COMPOSER)(email)
 
 
-def queue_email(*, user, kind, to_address=""):
+def queue_email(*, user: AbstractBaseUser | None, kind: str, to_address: str = "") -> OutboundEmail:
     """Record a mail for `user` (None: nobody, see OutboundEmail.user), to `to_address` when
     it is not the user's address, and wake a worker once the transaction commits."""
     email = OutboundEmail.objects.create(
-        user=user, kind=kind, to_address=to_address, language=translation.get_language() or ""
+        user_id=user.pk if user else None,
+        kind=kind,
+        to_address=to_address,
+        language=translation.get_language() or "",
     )
     transaction.on_commit(wake_a_worker)
     return email
@@ -87,7 +92,7 @@ class _DelayedOrmBroker(ORM):
         return self.get_connection().create(key=self.list_key, payload=task, lock=self.not_before).pk
 
 
-def wake_a_worker(*, not_before=None):
+def wake_a_worker(*, not_before: datetime | None = None) -> None:
     """Make sure a job drains the outbox after this moment, or not before `not_before`."""
     if not_before is not None:
         broker = _DelayedOrmBroker(not_before)
@@ -100,7 +105,7 @@ def wake_a_worker(*, not_before=None):
     async_task("verification.tasks.deliver_due_mail", task_name="deliver-due-mail", broker=broker)
 
 
-def deliver_due_mail():
+def deliver_due_mail() -> None:
     """Send due mail over this worker's SMTP sessions until none is left or this job has run
     long enough. Never raises: what happens to each mail is decided here and written on its
     record."""
@@ -217,7 +222,7 @@ def _mark(email, **fields):
     )
 
 
-def backoff(attempt):
+def backoff(attempt: int) -> float:
     """Seconds before retry number `attempt`: doubling from the base delay, capped, with full
     jitter in its upper half so that mails failed together do not come back together."""
     ceiling = min(
@@ -238,8 +243,11 @@ def _record_failure(email, error):
         last_error=f"{type(error).__name__}: {error}"[:2000],
     )
     logger.warning(
-        "Mail %s attempt %s failed (%s): %s", email.pk, email.attempts,
-        "giving up" if give_up else f"retry at {retry_at:%H:%M:%S}", type(error).__name__,
+        "Mail %s attempt %s failed (%s): %s",
+        email.pk,
+        email.attempts,
+        "giving up" if give_up else f"retry at {retry_at:%H:%M:%S}",
+        type(error).__name__,
     )
     if retry_at is not None:
         wake_a_worker(not_before=retry_at)
@@ -249,7 +257,7 @@ def _record_failure(email, error):
 # --- Operators (the admin's actions) -----------------------------------------------------
 
 
-def retry_now(queryset):
+def retry_now(queryset: QuerySet[OutboundEmail]) -> int:
     """Send failed, cancelled or waiting mails again now, with a fresh allowance of attempts."""
     finished = [Status.SENT, Status.SENDING, Status.NO_RECIPIENT]
     ids = list(queryset.exclude(status__in=finished).values_list("pk", flat=True))
@@ -260,14 +268,14 @@ def retry_now(queryset):
     return len(ids)
 
 
-def cancel(queryset):
+def cancel(queryset: QuerySet[OutboundEmail]) -> int:
     """Stop mails that have not gone out yet; their codes and links are never issued."""
     return queryset.filter(status__in=[Status.QUEUED, Status.RETRYING]).update(
         status=Status.CANCELLED, next_attempt_at=None
     )
 
 
-def delivery_stats():
+def delivery_stats() -> dict[str, float]:
     """How mail is flowing, for staff: mails sent per second over the last minute, how many
     wait, and the age of the oldest."""
     now = clock.now()
@@ -286,7 +294,7 @@ def delivery_stats():
 # --- The periodic sweep ---------------------------------------------------------------------
 
 
-def sweep_outbox():
+def sweep_outbox() -> dict[str, object]:
     """Wake a worker for mail left waiting, and delete what is past its retention."""
     now = clock.now()
     waiting = OutboundEmail.claimable().exists()

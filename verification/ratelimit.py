@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
 from verification import clock
@@ -35,7 +36,7 @@ class Rule:
     seconds: int
 
 
-def limits():
+def limits() -> dict[Scope, list[Rule]]:
     """Scope -> rules. Read at call time so settings can change in tests."""
     return {
         # Mail to one address: a few an hour, of every kind together...
@@ -51,9 +52,7 @@ def limits():
         Scope.GUESS_AT_ADDRESS: [
             Rule(sys.maxsize, max(settings.VERIFICATION_CODE_TTL, settings.VERIFICATION_LOGIN_CODE_TTL))
         ],
-        Scope.FAILED_SIGNIN_FROM_CLIENT: [
-            Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)
-        ],
+        Scope.FAILED_SIGNIN_FROM_CLIENT: [Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)],
         # Not a limit: usernames that sign-ups asked for, kept as long as an unproven sign-up
         # keeps its account, so that a username reads as taken after any sign-up, whether or
         # not it made an account (it does not when the address has one).
@@ -61,7 +60,7 @@ def limits():
     }
 
 
-def longest_window():
+def longest_window() -> timedelta:
     """Hits older than this count for nothing; buckets idle this long can go."""
     return timedelta(seconds=max(rule.seconds for rules in limits().values() for rule in rules))
 
@@ -78,7 +77,7 @@ def _wait(hits, rule, now):
 
 
 @transaction.atomic
-def hit(scope, key):
+def hit(scope: Scope, key: str) -> int:
     """Count one hit on (scope, key) and return 0, or refuse it and return the seconds to wait."""
     rules = limits()[scope]
     bucket, _ = RateLimitBucket.objects.select_for_update().get_or_create(
@@ -95,20 +94,20 @@ def hit(scope, key):
     return math.ceil(wait)
 
 
-def recent_hits(scope, key):
+def recent_hits(scope: Scope, key: str) -> list[float]:
     """The POSIX times of the hits counted on (scope, key) within its longest window."""
     bucket = RateLimitBucket.objects.filter(scope=scope, key=_digest(scope, key)).first()
     return bucket.hits if bucket else []
 
 
-def seconds_until_allowed(scope, key):
+def seconds_until_allowed(scope: Scope, key: str) -> int:
     """What `hit` would answer, without counting anything (for countdowns on pages)."""
     now = clock.now().timestamp()
     hits = recent_hits(scope, key)
     return math.ceil(max(_wait(hits, rule, now) for rule in limits()[scope]))
 
 
-def spend(*hits):
+def spend(*hits: tuple[Scope, str]) -> int:
     """Spend each (scope, key) in turn; return the first wait that refuses, or 0.
 
     Stops at the first refusal, so a refused request does not use up the other allowances.
@@ -120,7 +119,7 @@ def spend(*hits):
     return 0
 
 
-def client_ip(request):
+def client_ip(request: HttpRequest) -> str:
     """The client as the per-client limits see it: the socket's address, or the one the last
     trusted proxy saw; an IPv6 client is its /64 (VERIFICATION_IPV6_PREFIX), since one
     household or server is handed a whole /64 and can pick any address in it."""
@@ -134,7 +133,7 @@ def client_ip(request):
     return client_network(address)
 
 
-def client_network(address):
+def client_network(address: str) -> str:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -25,23 +26,23 @@ from verification.models import OneTimeSecret, Purpose, SecretState
 class InvalidCode(Exception):
     """A code was refused: wrong with `attempts_left` tries to go, or dead (None)."""
 
-    def __init__(self, *, attempts_left=None):
+    def __init__(self, *, attempts_left: int | None = None) -> None:
         super().__init__("wrong code" if attempts_left else "no usable code")
         self.attempts_left = attempts_left
 
     @classmethod
-    def wrong(cls, *, attempts_left):
+    def wrong(cls, *, attempts_left: int) -> "InvalidCode":
         return cls(attempts_left=attempts_left or None)
 
     @classmethod
-    def dead(cls):
+    def dead(cls) -> "InvalidCode":
         return cls(attempts_left=None)
 
 
 class InvalidLink(Exception):
     """A link was refused; `reason` is "expired", "invalid" or "used"."""
 
-    def __init__(self, reason):
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
@@ -52,17 +53,13 @@ def _digests(*, user_id, purpose, secret, bound_to=""):
     # rotation still verify.
     message = f"{user_id}:{secret}" + (f"\n{bound_to}" if bound_to else "")
     for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
-        yield salted_hmac(
-            f"verification.{purpose}", message, secret=key, algorithm="sha256"
-        ).hexdigest()
+        yield salted_hmac(f"verification.{purpose}", message, secret=key, algorithm="sha256").hexdigest()
 
 
 def _matches(row, secret, bound_to):
     return any(
         constant_time_compare(row.digest, digest)
-        for digest in _digests(
-            user_id=row.user_id, purpose=row.purpose, secret=secret, bound_to=bound_to
-        )
+        for digest in _digests(user_id=row.user_id, purpose=row.purpose, secret=secret, bound_to=bound_to)
     )
 
 
@@ -75,33 +72,29 @@ def _store_secret(*, user, purpose, secret, ttl, max_attempts, bound_to="", repl
     return OneTimeSecret.objects.create(
         user=user,
         purpose=purpose,
-        digest=next(
-            _digests(user_id=user.pk, purpose=purpose, secret=secret, bound_to=bound_to)
-        ),
+        digest=next(_digests(user_id=user.pk, purpose=purpose, secret=secret, bound_to=bound_to)),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
         max_attempts=max_attempts,
     )
 
 
-def revoke_secrets(*, user, purpose):
+def revoke_secrets(*, user: AbstractBaseUser, purpose: str) -> None:
     """Kill every usable secret of the user for `purpose` (after a reset, or on demand)."""
-    OneTimeSecret.objects.active().filter(user=user, purpose=purpose).update(
-        revoked_at=clock.now()
-    )
+    OneTimeSecret.objects.active().filter(user=user, purpose=purpose).update(revoked_at=clock.now())
 
 
 # --- Codes -------------------------------------------------------------------------------
 
 
-def code_ttl(purpose):
+def code_ttl(purpose: str) -> int:
     """Seconds a code for `purpose` lives."""
     if purpose == Purpose.LOGIN:
         return settings.VERIFICATION_LOGIN_CODE_TTL
     return settings.VERIFICATION_CODE_TTL
 
 
-def issue_code(*, user, purpose, bound_to=""):
+def issue_code(*, user: AbstractBaseUser, purpose: str, bound_to: str = "") -> str:
     """Return a fresh numeric code for `user`; only its digest is kept."""
     length = settings.VERIFICATION_CODE_LENGTH
     code = f"{secrets.randbelow(10**length):0{length}d}"
@@ -117,7 +110,7 @@ def issue_code(*, user, purpose, bound_to=""):
 
 
 @sensitive_variables("code")
-def check_code(*, user, purpose, code, bound_to=""):
+def check_code(*, user: AbstractBaseUser, purpose: str, code: str, bound_to: str = "") -> None:
     """Consume the user's current code if `code` is it; raise InvalidCode otherwise.
 
     Every guess, right or wrong, spends one attempt first, so a code that has taken its
@@ -133,11 +126,7 @@ def check_code(*, user, purpose, code, bound_to=""):
 
 
 def _spend_attempt(row):
-    return bool(
-        OneTimeSecret.objects.active()
-        .filter(pk=row.pk)
-        .update(attempts=F("attempts") + 1)
-    )
+    return bool(OneTimeSecret.objects.active().filter(pk=row.pk).update(attempts=F("attempts") + 1))
 
 
 def _mark_used(row):
@@ -158,7 +147,7 @@ class LinkKind:
     replaces_older: bool  # a new link of the purpose kills the user's older ones
 
 
-LINKS = {
+LINKS: dict[str, LinkKind] = {
     Purpose.ACTIVATION: LinkKind("verification.activation", "VERIFICATION_ACTIVATION_TTL", True),
     # Several address changes may each owe an undo to a different old address.
     Purpose.EMAIL_CHANGE_UNDO: LinkKind(
@@ -185,7 +174,7 @@ def _link_ttl(purpose):
     return getattr(settings, LINKS[purpose].ttl_setting)
 
 
-def issue_link_token(*, user, purpose, bound_to=""):
+def issue_link_token(*, user: AbstractBaseUser, purpose: str, bound_to: str = "") -> str:
     """Return a signed token carrying an opaque row id, a nonce and `bound_to` (an opaque id
     of what the link acts on; never an email)."""
     nonce = secrets.token_urlsafe(32)
@@ -202,7 +191,7 @@ def issue_link_token(*, user, purpose, bound_to=""):
 
 
 @sensitive_variables("token", "nonce")
-def read_link_token(token, *, purpose):
+def read_link_token(token: str, *, purpose: str) -> tuple[OneTimeSecret, str]:
     """Return (usable row, bound_to) behind `token` without changing anything; raise
     InvalidLink: "expired" (past its lifetime, revoked), "invalid" (tampered) or "used"."""
     if len(token) > MAX_TOKEN_LENGTH:
@@ -214,9 +203,7 @@ def read_link_token(token, *, purpose):
     except (BadSignature, ValueError, TypeError):
         raise InvalidLink("invalid") from None
     bound_to = bound[0] if bound else ""
-    row = OneTimeSecret.objects.select_related("user").filter(
-        pk=_as_uuid(secret_id), purpose=purpose
-    ).first()
+    row = OneTimeSecret.objects.select_related("user").filter(pk=_as_uuid(secret_id), purpose=purpose).first()
     if row is None or not isinstance(nonce, str) or not _matches(row, nonce, str(bound_to)):
         raise InvalidLink("invalid")
     if row.used_at:
@@ -234,7 +221,7 @@ def _as_uuid(value):
 
 
 @transaction.atomic
-def consume_link_token(token, *, purpose):
+def consume_link_token(token: str, *, purpose: str) -> tuple[AbstractBaseUser, str]:
     """Mark the link used and return (its user, bound_to); exactly one of two parallel calls
     succeeds."""
     row, bound_to = read_link_token(token, purpose=purpose)
@@ -243,11 +230,11 @@ def consume_link_token(token, *, purpose):
     return row.user, bound_to
 
 
-def issue_activation_token(*, user):
+def issue_activation_token(*, user: AbstractBaseUser) -> str:
     return issue_link_token(user=user, purpose=Purpose.ACTIVATION)
 
 
-def read_activation_token(token):
+def read_activation_token(token: str) -> OneTimeSecret:
     """The usable activation row behind `token`; a link of an active account reads as used."""
     row, _ = read_link_token(token, purpose=Purpose.ACTIVATION)
     if row.user.is_active:
@@ -256,7 +243,7 @@ def read_activation_token(token):
 
 
 @transaction.atomic
-def consume_activation_token(token):
+def consume_activation_token(token: str) -> AbstractBaseUser:
     row = read_activation_token(token)
     if not _mark_used(row):
         raise InvalidLink("used")

@@ -8,6 +8,7 @@ backend is synchronous and a sending thread spends its time waiting on the socke
 releases the GIL; each backend object is used by one thread at a time.
 """
 
+import contextlib
 import smtplib
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +27,12 @@ DROPPED = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError
 
 def _current_settings():
     return (
-        settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT,
-        settings.EMAIL_HOST_USER, settings.EMAIL_USE_SSL, settings.EMAIL_USE_TLS,
+        settings.EMAIL_BACKEND,
+        settings.EMAIL_HOST,
+        settings.EMAIL_PORT,
+        settings.EMAIL_HOST_USER,
+        settings.EMAIL_USE_SSL,
+        settings.EMAIL_USE_TLS,
     )
 
 
@@ -51,10 +56,8 @@ class _Session:
             self.backend.send_messages([message])
 
     def close(self):
-        try:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
             self.backend.close()
-        except (smtplib.SMTPException, OSError):
-            pass
 
 
 def _take_session():

@@ -118,10 +118,13 @@ class EmailChangeUndoView(TemplateView):
             return self.render_to_response({"refused": refused.reason}, status=400)
         except email_change.AddressTaken:
             return self.render_to_response({"refused": "taken"}, status=409)
-        messages.success(request, _(
-            "Your address is back, and everyone is signed out of your account. We have mailed a "
-            "code to it: set a new password with it."
-        ))
+        messages.success(
+            request,
+            _(
+                "Your address is back, and everyone is signed out of your account. We have mailed a "
+                "code to it: set a new password with it."
+            ),
+        )
         response = redirect("accounts:password_reset_confirm")
         RESET_ADDRESS.remember(response, user.email)
         return response
@@ -133,9 +136,7 @@ class EmailChangeUndoView(TemplateView):
 
 
 @method_decorator(never_cache, name="dispatch")
-@method_decorator(
-    sensitive_post_parameters("current_password", "password1", "password2"), name="dispatch"
-)
+@method_decorator(sensitive_post_parameters("current_password", "password1", "password2"), name="dispatch")
 class PasswordChangeView(SignedInForm):
     template_name = "accounts/password_change.html"
     form_class = PasswordChangeForm

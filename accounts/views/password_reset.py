@@ -12,8 +12,8 @@ from accounts import services
 from accounts.forms import EmailForm, PasswordResetConfirmForm
 from accounts.views.address_cookie import RESET_ADDRESS
 from accounts.views.code_page import CodePage
-from verification.ratelimit import client_ip
 from verification.models import Purpose
+from verification.ratelimit import client_ip
 from verification.services import InvalidCode
 
 

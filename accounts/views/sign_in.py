@@ -15,8 +15,8 @@ from accounts import services
 from accounts.forms import EmailForm, LoginForm, SignInCodeForm
 from accounts.views.address_cookie import SIGN_IN_ADDRESS
 from accounts.views.code_page import CodePage
-from verification.ratelimit import client_ip
 from verification.models import Purpose
+from verification.ratelimit import client_ip
 from verification.services import InvalidCode
 
 

@@ -81,7 +81,7 @@ class ActivateView(TemplateView):
         response = super().render_to_response(context, **kwargs)
         # The token is in this page's URL: Referer headers carry the origin only, never the
         # path. Not "no-referrer": under it browsers send "Origin: null" with the confirm
-        # POST, and Django's CSRF check refuses it (the browser test caught this).
+        # POST, and Django's CSRF check refuses it (docs/security.md).
         response["Referrer-Policy"] = "strict-origin"
         return response
 
@@ -95,7 +95,5 @@ class ResendActivationView(FormView):
         return {"email": self.request.GET.get("email", "")}
 
     def form_valid(self, form):
-        services.resend_activation(
-            email=form.cleaned_data["email"], client_ip=client_ip(self.request)
-        )
+        services.resend_activation(email=form.cleaned_data["email"], client_ip=client_ip(self.request))
         return super().form_valid(form)

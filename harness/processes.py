@@ -13,7 +13,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.smtp_sink import free_port
+from harness.smtp_sink import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -104,8 +104,16 @@ def qcluster(*, env, log_path):
 
 def gunicorn(*, env, log_path, port, workers=1):
     command = [
-        PYTHON, "-m", "gunicorn", "site_config.wsgi",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "30",
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "site_config.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "30",
     ]
     return running(command, env=env, log_path=log_path)
 
@@ -132,7 +140,12 @@ def wait_until_serving(url, timeout=30):
 
 
 __all__ = [
-    "free_port", "gunicorn", "manage", "qcluster", "scratch_database", "site_environment",
+    "free_port",
+    "gunicorn",
+    "manage",
+    "qcluster",
+    "scratch_database",
+    "site_environment",
     "wait_until_serving",
 ]
 
@@ -179,7 +192,9 @@ class Stack:
     @contextmanager
     def web(self, workers=1):
         """gunicorn on `web_port`, yielded once it answers."""
-        with gunicorn(env=self.env, log_path=self.tmp_path / "web.log", port=self.web_port, workers=workers) as process:
+        with gunicorn(
+            env=self.env, log_path=self.tmp_path / "web.log", port=self.web_port, workers=workers
+        ) as process:
             wait_until_serving(self.base_url + "/health/")
             yield process
 

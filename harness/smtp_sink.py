@@ -66,6 +66,7 @@ class SmtpSink:
             else:
                 options.update(tls_context=context, require_starttls=True)
         if credentials:
+
             def check(server, session, envelope, mechanism, auth_data):
                 ok = (auth_data.login.decode(), auth_data.password.decode()) == credentials
                 return AuthResult(success=ok, handled=False)  # the server answers 235 or 535
@@ -104,7 +105,7 @@ class SmtpSink:
     def messages(self):
         """Every message received so far, parsed."""
         with self._arrived:
-            for raw in self.raw[len(self._parsed):]:
+            for raw in self.raw[len(self._parsed) :]:
                 self._parsed.append(email.message_from_bytes(raw, policy=email.policy.default))
             return list(self._parsed)
 
