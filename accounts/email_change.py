@@ -13,13 +13,7 @@ from typing import cast
 from django.db import IntegrityError, transaction
 
 from accounts.models import EmailChange, User
-from accounts.services import (
-    Kind,
-    TooManyTries,
-    request_password_reset,
-    spend_code,
-    spend_mail_allowance,
-)
+from accounts.services import Kind, TooManyTries, spend_code, spend_mail_allowance
 from verification import clock, ratelimit
 from verification.models import Purpose
 from verification.outbox import queue_email
@@ -96,9 +90,14 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
     return change
 
 
-def undo_email_change(*, token: str, client_ip: str) -> User:
+def undo_email_change(*, token: str) -> User:
     """Put back the address an undo link was mailed to, end every session, take the password
-    away and mail a reset code there; return the user. Raise InvalidLink or AddressTaken."""
+    away and mail a reset code there; return the user. Raise InvalidLink or AddressTaken.
+
+    Undoing a change rolls back every change made after it too (their undo links die, so the
+    address it restores cannot be taken away again from one of them); the undo links of
+    earlier changes stay alive, so that whoever made two changes cannot undo the second and
+    so kill the owner's link to the first."""
     with transaction.atomic():
         owner, change_id = consume_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
         user = cast(User, owner)
@@ -107,11 +106,14 @@ def undo_email_change(*, token: str, client_ip: str) -> User:
             raise InvalidLink("used")
         with _restored_on_failure(user):
             _move(user, to=change.old_email, lock_out=True)
-        change.undone_at = clock.now()
-        change.save(update_fields=["undone_at"])
+        user.email_changes.filter(completed_at__gte=change.completed_at, undone_at=None).update(
+            undone_at=clock.now()
+        )
         user.email_changes.pending().update(cancelled_at=clock.now())
-        revoke_secrets(user=user, purpose=Purpose.EMAIL_CHANGE_UNDO)
-    request_password_reset(email=change.old_email, client_ip=client_ip)
+        # The owner has no password now: the code goes out whatever the address's limits
+        # say (strangers can spend those), and its history counts it for the code page.
+        ratelimit.record(Scope.MAIL_TO_ADDRESS, user.email)
+        queue_email(user=user, kind=Kind.PASSWORD_RESET)
     return user
 
 

@@ -278,3 +278,73 @@ def test_a_password_change_needs_the_current_password_and_a_good_new_one(client,
     assert weak.context["form"].errors["password2"]
     member.refresh_from_db()
     assert member.check_password(PASSWORD)
+
+
+def move_to(client, deliver, mailoutbox, new_email):
+    ask_to_move(client, deliver, new_email=new_email)
+    enter(client, deliver, mailed_code(mailoutbox[-1]))
+    return undo_path(mailoutbox[-2])  # the notice to the address before
+
+
+def test_undoing_a_later_change_leaves_the_owner_able_to_undo_the_first(
+    client, member, deliver, mailoutbox, time_machine
+):
+    owners_address = member.email
+    owners_link = move_to(client, deliver, mailoutbox, "thief@example.net")
+    time_machine.advance(seconds=61)
+    thiefs_link = move_to(client, deliver, mailoutbox, "thief+2@example.net")  # mailed to thief@
+
+    deliver(Client().post, thiefs_link)  # back to thief@, to take it over from there
+    response = deliver(Client().post, owners_link)
+
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.email == owners_address and not member.has_usable_password()
+
+
+def test_undoing_the_first_change_kills_the_undo_links_of_later_ones(
+    client, member, deliver, mailoutbox, time_machine
+):
+    owners_address = member.email
+    owners_link = move_to(client, deliver, mailoutbox, "thief@example.net")
+    time_machine.advance(seconds=61)
+    thiefs_link = move_to(client, deliver, mailoutbox, "thief+2@example.net")
+
+    deliver(Client().post, owners_link)
+    refused = deliver(Client().post, thiefs_link)
+
+    assert refused.status_code == 400
+    member.refresh_from_db()
+    assert member.email == owners_address
+
+
+def test_the_code_after_an_undo_goes_out_even_when_strangers_spent_the_addresss_mail_allowance(
+    client, member, deliver, mailoutbox, time_machine
+):
+    owners_address = member.email
+    owners_link = move_to(client, deliver, mailoutbox, "thief@example.net")
+    for _ in range(5):  # a stranger spends the old address's hourly allowance
+        deliver(Client().post, reverse("accounts:password_reset"), {"email": owners_address})
+        time_machine.advance(seconds=61)
+    sent = len(mailoutbox)
+
+    owner = Client()
+    deliver(owner.post, owners_link)
+
+    [code_mail] = mailoutbox[sent:]
+    assert code_mail.to == [owners_address]
+    reset = deliver(
+        owner.post,
+        reverse("accounts:password_reset_confirm"),
+        {
+            "email": owners_address,
+            "code": mailed_code(code_mail),
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+    assert reset.status_code == 302
+
+
+def test_the_account_page_is_never_cached(client, member):
+    assert "no-store" in client.get(ACCOUNT)["Cache-Control"]

@@ -76,9 +76,19 @@ def _wait(hits, rule, now):
     return recent[-rule.count] + rule.seconds - now
 
 
-@transaction.atomic
 def hit(scope: Scope, key: str) -> int:
     """Count one hit on (scope, key) and return 0, or refuse it and return the seconds to wait."""
+    return _count(scope, key, always=False)
+
+
+def record(scope: Scope, key: str) -> None:
+    """Count one hit on (scope, key) even past its limits: for what happens anyway (a mail
+    the site owes whatever the limits say), so that the limits and histories see it."""
+    _count(scope, key, always=True)
+
+
+@transaction.atomic
+def _count(scope: Scope, key: str, *, always: bool) -> int:
     rules = limits()[scope]
     bucket, _ = RateLimitBucket.objects.select_for_update().get_or_create(
         scope=scope, key=_digest(scope, key)
@@ -86,7 +96,7 @@ def hit(scope: Scope, key: str) -> int:
     now = clock.now().timestamp()
     horizon = max(rule.seconds for rule in rules)
     hits = [t for t in bucket.hits if t > now - horizon]
-    wait = max(_wait(hits, rule, now) for rule in rules)
+    wait = 0.0 if always else max(_wait(hits, rule, now) for rule in rules)
     if not wait:
         hits.append(now)
     bucket.hits = hits

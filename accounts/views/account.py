@@ -24,6 +24,7 @@ from verification.services import InvalidCode, InvalidLink, read_link_token
 ACCOUNT = reverse_lazy("accounts:account")
 
 
+@method_decorator(never_cache, name="dispatch")
 class AccountView(LoginRequiredMixin, TemplateView):
     template_name = "accounts/account.html"
 
@@ -113,7 +114,7 @@ class EmailChangeUndoView(TemplateView):
 
     def post(self, request, token):
         try:
-            user = email_change.undo_email_change(token=token, client_ip=client_ip(request))
+            user = email_change.undo_email_change(token=token)
         except InvalidLink as refused:
             return self.render_to_response({"refused": refused.reason}, status=400)
         except email_change.AddressTaken:
