@@ -12,6 +12,7 @@ from accounts.forms import (
     EmailAddressField,
     ThrottledSignIn,
     password_fields,
+    too_many_tries,
 )
 from verification import ratelimit
 from verification.ratelimit import Scope, client_ip
@@ -37,9 +38,7 @@ class CurrentPassword(forms.Form):
         password, ip = self.cleaned_data["current_password"], client_ip(self.request)
         wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
         if wait:
-            raise ValidationError(
-                ThrottledSignIn.too_many_wrong_passwords, code="rate_limited", params={"seconds": wait}
-            )
+            raise too_many_tries(ThrottledSignIn.too_many_wrong_passwords, wait)
         if not self.user.check_password(password):
             ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
             raise ValidationError(_("That is not your current password."), code="wrong_password")

@@ -77,6 +77,11 @@ class SignUpForm(SetPasswordMixin, forms.Form):
         )
 
 
+def too_many_tries(message, seconds):
+    """The refusal of a rate limit, saying how long to wait."""
+    return ValidationError(message, code="rate_limited", params={"seconds": seconds})
+
+
 class ThrottledSignIn:
     """Slows down password guessing on a Django sign-in form: only wrong passwords count,
     per client IP, so nobody can lock an account's owner out."""
@@ -89,9 +94,7 @@ class ThrottledSignIn:
         ip = client_ip(self.request) if self.request else ""
         wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
         if wait:
-            raise ValidationError(
-                self.too_many_wrong_passwords, code="rate_limited", params={"seconds": wait}
-            )
+            raise too_many_tries(self.too_many_wrong_passwords, wait)
         try:
             return super().clean()
         except ValidationError as refused:
@@ -151,11 +154,7 @@ class ActivationForm(forms.Form):
     def refuse(self, refused):
         """Show why the service refused (WrongPassword or TooManyTries)."""
         if isinstance(refused, TooManyTries):
-            error = ValidationError(
-                self.error_messages["rate_limited"],
-                code="rate_limited",
-                params={"seconds": refused.seconds},
-            )
+            error = too_many_tries(self.error_messages["rate_limited"], refused.seconds)
         else:
             error = ValidationError(self.error_messages["wrong_password"], code="wrong_password")
         self.add_error("password", error)
@@ -203,11 +202,7 @@ class CodeRefusals:
 
     def refuse_code(self, refused):
         if isinstance(refused, TooManyTries):
-            error = ValidationError(
-                self.code_error_messages["rate_limited"],
-                code="rate_limited",
-                params={"seconds": refused.seconds},
-            )
+            error = too_many_tries(self.code_error_messages["rate_limited"], refused.seconds)
         elif refused.attempts_left is None:
             error = ValidationError(self.code_error_messages["dead_code"], code="dead_code")
         else:

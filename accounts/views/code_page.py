@@ -1,7 +1,25 @@
-"""What the pages that take a mailed code share: the address the code was asked for (from its
-cookie) and a "send the code again" button that counts down the address's cooldown."""
+"""What the pages around a mailed code share: the page that asks for one (and remembers the
+address in its cookie), and the page that takes it (the address from that cookie, and a "send
+the code again" button that counts down the address's cooldown)."""
+
+from django.views.generic import FormView
 
 from accounts import services
+from accounts.forms import EmailForm
+from verification.ratelimit import client_ip
+
+
+class CodeRequest(FormView):
+    form_class = EmailForm
+    address_cookie = None  # an AddressCookie
+    ask = None  # staticmethod(the service that mails the code: ask(email=..., client_ip=...))
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        self.ask(email=email, client_ip=client_ip(self.request))
+        response = super().form_valid(form)
+        self.address_cookie.remember(response, email)
+        return response
 
 
 class CodePage:

@@ -9,25 +9,19 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
 from accounts import services
-from accounts.forms import EmailForm, PasswordResetConfirmForm
+from accounts.forms import PasswordResetConfirmForm
 from accounts.views.address_cookie import RESET_ADDRESS
-from accounts.views.code_page import CodePage
+from accounts.views.code_page import CodePage, CodeRequest
 from verification.models import Purpose
 from verification.ratelimit import client_ip
 from verification.services import InvalidCode
 
 
-class PasswordResetRequestView(FormView):
+class PasswordResetRequestView(CodeRequest):
     template_name = "accounts/password_reset_request.html"
-    form_class = EmailForm
     success_url = reverse_lazy("accounts:password_reset_confirm")
-
-    def form_valid(self, form):
-        email = form.cleaned_data["email"]
-        services.request_password_reset(email=email, client_ip=client_ip(self.request))
-        response = super().form_valid(form)
-        RESET_ADDRESS.remember(response, email)
-        return response
+    address_cookie = RESET_ADDRESS
+    ask = staticmethod(services.request_password_reset)
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -12,9 +12,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
 from accounts import services
-from accounts.forms import EmailForm, LoginForm, SignInCodeForm
+from accounts.forms import LoginForm, SignInCodeForm
 from accounts.views.address_cookie import SIGN_IN_ADDRESS
-from accounts.views.code_page import CodePage
+from accounts.views.code_page import CodePage, CodeRequest
 from verification.models import Purpose
 from verification.ratelimit import client_ip
 from verification.services import InvalidCode
@@ -34,17 +34,11 @@ class LoginByCodeEnabled:
         return super().dispatch(request, *args, **kwargs)
 
 
-class SignInCodeRequestView(LoginByCodeEnabled, FormView):
+class SignInCodeRequestView(LoginByCodeEnabled, CodeRequest):
     template_name = "accounts/login_code_request.html"
-    form_class = EmailForm
     success_url = reverse_lazy("accounts:login_code")
-
-    def form_valid(self, form):
-        email = form.cleaned_data["email"]
-        services.request_sign_in_code(email=email, client_ip=client_ip(self.request))
-        response = super().form_valid(form)
-        SIGN_IN_ADDRESS.remember(response, email)
-        return response
+    address_cookie = SIGN_IN_ADDRESS
+    ask = staticmethod(services.request_sign_in_code)
 
 
 @method_decorator(never_cache, name="dispatch")
