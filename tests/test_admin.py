@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import UserFactory
-from tests.helpers import activation_path, ask_for_code
+from tests.helpers import activation_path, ask_for_code, mailed_code
 from verification.models import OneTimeSecret, OutboundEmail
 
 
@@ -60,3 +60,50 @@ def test_the_user_list_shows_who_is_waiting_for_activation(staff_client):
 
 def test_staff_cannot_add_or_edit_codes(staff_client):
     assert staff_client.get(reverse("admin:verification_onetimesecret_add")).status_code == 403
+
+
+def test_staff_can_send_an_activation_link_or_a_reset_code_but_never_see_it(
+    staff_client, deliver, mailoutbox
+):
+    waiting = UserFactory(awaiting_activation=True)
+    active = UserFactory()
+    changelist = reverse("admin:accounts_user_changelist")
+
+    for action, member in (("send_activation_link", waiting), ("send_password_reset_code", active)):
+        response = deliver(
+            staff_client.post, changelist, {"action": action, "_selected_action": [member.pk]}, follow=True
+        )
+        assert "1 mail queued." in response.content.decode()
+
+    link_mail, code_mail = mailoutbox
+    assert link_mail.to == [waiting.email] and activation_path(link_mail)
+    code = mailed_code(code_mail)
+    assert code_mail.to == [active.email]
+    page = staff_client.get(reverse("admin:verification_onetimesecret_changelist")).content.decode()
+    assert code not in page
+    # The code works on the page, like one the person asked for.
+    reset = deliver(
+        staff_client.post,
+        reverse("accounts:password_reset_confirm"),
+        {
+            "email": active.email,
+            "code": code,
+            "password1": "a-brand-new-passphrase-42",
+            "password2": "a-brand-new-passphrase-42",
+        },
+    )
+    assert reset.status_code == 302
+
+
+def test_staff_see_changes_of_address(staff_client):
+    from accounts.models import EmailChange
+    from verification import clock
+
+    member = UserFactory()
+    EmailChange.objects.create(
+        user=member, old_email=member.email, new_email="n@example.org", requested_at=clock.now()
+    )
+
+    page = staff_client.get(reverse("admin:accounts_emailchange_changelist")).content.decode()
+
+    assert "n@example.org" in page and member.email in page
