@@ -5,11 +5,13 @@ is reused and reopened only when the server has dropped it. A provider that take
 milliseconds to accept a message would leave a worker idle on one session, so a job sends
 over up to VERIFICATION_SMTP_CONNECTIONS sessions at once, one thread each. Django's SMTP
 backend is synchronous and a sending thread spends its time waiting on the socket, which
-releases the GIL; each backend object is used by one thread at a time.
+releases the GIL; each backend object is used by one thread at a time. A server that accepts
+a message at once gains nothing from threads, which only cost CPU: the job then sends itself.
 """
 
 import smtplib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -19,6 +21,10 @@ from django.core.mail import get_connection
 _idle = []
 _lock = threading.Lock()
 _threads, _threads_size = None, 0
+# How long the server took to accept the last message, if one was sent since `close()`.
+_last_send_seconds = None
+# Below this, the next message is built in less time than the server takes to accept one.
+AT_ONCE = 0.02
 
 # The server closed a kept connection between two jobs: open a new one and send again.
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
@@ -70,9 +76,11 @@ def _take_session():
 def send(message):
     """Send `message` over an idle session of this process; raise what the server answered.
     A session whose connection failed is closed, so that its next use reconnects."""
-    session = _take_session()
+    global _last_send_seconds
+    session, started = _take_session(), time.monotonic()
     try:
         session.send(message)
+        _last_send_seconds = time.monotonic() - started
     except Exception as error:
         if is_unreachable(error):
             session.close()
@@ -94,13 +102,22 @@ def start_sending(message):
     return _threads.submit(send, message)
 
 
+def answers_at_once():
+    """True when the server accepted the last message so fast that sending over several
+    sessions would cost more CPU than it saves."""
+    return _last_send_seconds is not None and _last_send_seconds < AT_ONCE
+
+
 def has_open_session():
     with _lock:
         return any(session.is_open() for session in _idle)
 
 
 def close():
-    """Close every idle session (the tests call this when their server goes away)."""
+    """Close every idle session and forget how fast the server was (the tests call this when
+    their server goes away)."""
+    global _last_send_seconds
+    _last_send_seconds = None
     with _lock:
         sessions = list(_idle)
         _idle.clear()
