@@ -21,9 +21,10 @@ from django.core.mail import get_connection
 _idle = []
 _lock = threading.Lock()
 _threads, _threads_size = None, 0
-# How long the server took to accept the last message, if one was sent since `close()`.
-_last_send_seconds = None
-# Below this, the next message is built in less time than the server takes to accept one.
+# How long the server takes to accept a message, averaged over the last few sends (so that
+# one send slowed by a busy machine changes little), if one was sent since `close()`.
+_send_seconds = None
+# Below this, the server never keeps a session waiting long enough for threads to pay.
 AT_ONCE = 0.02
 
 # The server closed a kept connection between two jobs: open a new one and send again.
@@ -76,11 +77,10 @@ def _take_session():
 def send(message):
     """Send `message` over an idle session of this process; raise what the server answered.
     A session whose connection failed is closed, so that its next use reconnects."""
-    global _last_send_seconds
     session, started = _take_session(), time.monotonic()
     try:
         session.send(message)
-        _last_send_seconds = time.monotonic() - started
+        _took(time.monotonic() - started)
     except Exception as error:
         if is_unreachable(error):
             session.close()
@@ -102,10 +102,15 @@ def start_sending(message):
     return _threads.submit(send, message)
 
 
+def _took(seconds):
+    global _send_seconds
+    _send_seconds = seconds if _send_seconds is None else 0.8 * _send_seconds + 0.2 * seconds
+
+
 def answers_at_once():
-    """True when the server accepted the last message so fast that sending over several
-    sessions would cost more CPU than it saves."""
-    return _last_send_seconds is not None and _last_send_seconds < AT_ONCE
+    """True when the server accepts messages so fast that sending over several sessions
+    would cost more CPU than it saves."""
+    return _send_seconds is not None and _send_seconds < AT_ONCE
 
 
 def has_open_session():
@@ -116,8 +121,8 @@ def has_open_session():
 def close():
     """Close every idle session and forget how fast the server was (the tests call this when
     their server goes away)."""
-    global _last_send_seconds
-    _last_send_seconds = None
+    global _send_seconds
+    _send_seconds = None
     with _lock:
         sessions = list(_idle)
         _idle.clear()
