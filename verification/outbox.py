@@ -124,12 +124,12 @@ class _Job:
 
     def run(self):
         while True:
-            pause = self._start_sends() if self._may_start() else 0
+            claimed, pause = self._start_sends() if self._may_start() else (0, 0)
             if self.sending:
                 self._finish_sends(timeout=pause or None)
             elif pause:  # the send-rate cap holds back mail that is due
                 time.sleep(min(pause, max(0.0, self.stop_at - time.monotonic())))
-            else:
+            elif not claimed:
                 break
         if not self.server_down and time.monotonic() >= self.stop_at:
             wake_a_worker()  # another job takes up what is left
@@ -138,23 +138,24 @@ class _Job:
         return not self.server_down and time.monotonic() < self.stop_at
 
     def _start_sends(self):
-        """Claim as many due mails as sessions are free and start sending them; return the
-        seconds until the send-rate cap allows more, when it held some back."""
+        """Claim as many due mails as sessions are free and start sending them; return how
+        many it claimed and the seconds until the send-rate cap allows more, when it held
+        some back."""
         sessions = settings.VERIFICATION_SMTP_CONNECTIONS if self.server_answers else 1
         free = sessions - len(self.sending)
         if free < 1 or (self.sending and free < sessions / 2):  # claim in groups, not one by one
-            return 0
+            return 0, 0
         batch, pause = _claim_batch(free)
-        for position, email in enumerate(batch):
-            if time.monotonic() >= self.stop_at:
-                _release(batch[position:])
-                return 0
-            self._start(email)
         if self.server_answers and len(batch) == free:
             # More may be waiting: make sure a job is there for an idle worker (of this
             # cluster or another) to take, while this one sends.
             wake_a_worker()
-        return pause
+        for position, email in enumerate(batch):
+            if not self._may_start():
+                _release(batch[position:])
+                return position, 0
+            self._start(email)
+        return len(batch), pause
 
     def _start(self, email):
         if email.user_id is None:  # a request about an address without an account
@@ -165,20 +166,33 @@ class _Job:
         except Exception as error:
             _record_failure(email, error)
             return
-        self.sending[smtp.start_sending(message)] = email
+        if smtp.answers_at_once():
+            self._finish(email, _error_of(smtp.send, message))
+        else:
+            self.sending[smtp.start_sending(message)] = email
 
     def _finish_sends(self, timeout):
         done, _ = futures.wait(self.sending, timeout=timeout, return_when=futures.FIRST_COMPLETED)
         for future in done:
-            email, error = self.sending.pop(future), future.exception()
-            if error is None:
-                _mark(email, status=Status.SENT, sent_at=clock.now())
-                self.server_answers = True
-                continue
-            retry_at = _record_failure(email, error)
-            if smtp.is_unreachable(error) and not self.server_down:
-                self.server_down = True
-                _hold_waiting_mail(until=retry_at or clock.now() + timedelta(seconds=backoff(1)))
+            self._finish(self.sending.pop(future), future.exception())
+
+    def _finish(self, email, error):
+        if error is None:
+            _mark(email, status=Status.SENT, sent_at=clock.now())
+            self.server_answers = True
+            return
+        retry_at = _record_failure(email, error)
+        if smtp.is_unreachable(error) and not self.server_down:
+            self.server_down = True
+            _hold_waiting_mail(until=retry_at or clock.now() + timedelta(seconds=backoff(1)))
+
+
+def _error_of(call, *args):
+    try:
+        call(*args)
+    except Exception as error:
+        return error
+    return None
 
 
 def _claim_batch(limit):

@@ -5,12 +5,14 @@ is reused and reopened only when the server has dropped it. A provider that take
 milliseconds to accept a message would leave a worker idle on one session, so a job sends
 over up to VERIFICATION_SMTP_CONNECTIONS sessions at once, one thread each. Django's SMTP
 backend is synchronous and a sending thread spends its time waiting on the socket, which
-releases the GIL; each backend object is used by one thread at a time.
+releases the GIL; each backend object is used by one thread at a time. A server that accepts
+a message at once gains nothing from threads, which only cost CPU: the job then sends itself.
 """
 
 import contextlib
 import smtplib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -20,6 +22,11 @@ from django.core.mail import get_connection
 _idle = []
 _lock = threading.Lock()
 _threads, _threads_size = None, 0
+# How long the server takes to accept a message, averaged over the last few sends (so that
+# one send slowed by a busy machine changes little), if one was sent since `close()`.
+_send_seconds = None
+# Below this, the server never keeps a session waiting long enough for threads to pay.
+AT_ONCE = 0.02
 
 # The server closed a kept connection between two jobs: open a new one and send again.
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
@@ -73,9 +80,10 @@ def _take_session():
 def send(message):
     """Send `message` over an idle session of this process; raise what the server answered.
     A session whose connection failed is closed, so that its next use reconnects."""
-    session = _take_session()
+    session, started = _take_session(), time.monotonic()
     try:
         session.send(message)
+        _took(time.monotonic() - started)
     except Exception as error:
         if is_unreachable(error):
             session.close()
@@ -97,13 +105,27 @@ def start_sending(message):
     return _threads.submit(send, message)
 
 
+def _took(seconds):
+    global _send_seconds
+    _send_seconds = seconds if _send_seconds is None else 0.8 * _send_seconds + 0.2 * seconds
+
+
+def answers_at_once():
+    """True when the server accepts messages so fast that sending over several sessions
+    would cost more CPU than it saves."""
+    return _send_seconds is not None and _send_seconds < AT_ONCE
+
+
 def has_open_session():
     with _lock:
         return any(session.is_open() for session in _idle)
 
 
 def close():
-    """Close every idle session (the tests call this when their server goes away)."""
+    """Close every idle session and forget how fast the server was (the tests call this when
+    their server goes away)."""
+    global _send_seconds
+    _send_seconds = None
     with _lock:
         sessions = list(_idle)
         _idle.clear()
