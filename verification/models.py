@@ -123,7 +123,8 @@ class OutboundEmail(models.Model):
     # or link it carries, and it ages while it waits. A new kind of that sort joins here.
     WAITED_FOR = {Kind.ACTIVATION, Kind.PASSWORD_RESET, Kind.LOGIN_CODE, Kind.EMAIL_CHANGE_CODE}
     # The status groups, spelled once.
-    WAITING = [Status.QUEUED, Status.RETRYING, Status.SENDING]
+    NOT_STARTED = [Status.QUEUED, Status.RETRYING]  # no job has them; they may be held back
+    WAITING = [*NOT_STARTED, Status.SENDING]
     DONE = [Status.SENT, Status.FAILED, Status.CANCELLED, Status.NO_RECIPIENT]
 
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
@@ -178,9 +179,7 @@ class OutboundEmail(models.Model):
     def claimable(cls):
         """Mails a job may take now: due ones, and ones whose sender's lease ran out."""
         now = clock.now()
-        due = Q(status__in=[cls.Status.QUEUED, cls.Status.RETRYING]) & (
-            Q(next_attempt_at=None) | Q(next_attempt_at__lte=now)
-        )
+        due = Q(status__in=cls.NOT_STARTED) & (Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
         abandoned = Q(status=cls.Status.SENDING, lease_expires_at__lt=now)
         return cls.objects.filter(due | abandoned)
 

@@ -225,14 +225,15 @@ def _release(emails):
 def _hold_waiting_mail(*, until):
     """The server cannot be reached: no waiting mail is tried before `until` (each try would
     wait out its own connection timeout); none spends an attempt."""
-    OutboundEmail.objects.filter(status__in=[Status.QUEUED, Status.RETRYING]).filter(
+    OutboundEmail.objects.filter(status__in=OutboundEmail.NOT_STARTED).filter(
         Q(next_attempt_at=None) | Q(next_attempt_at__lt=until)
     ).update(next_attempt_at=until)
 
 
 def _mark(email, **fields):
+    """Write what became of a mail this job was sending (its lease ends with it)."""
     OutboundEmail.objects.filter(pk=email.pk, status=Status.SENDING).update(
-        lease_expires_at=None, next_attempt_at=None, **fields
+        **{"lease_expires_at": None, "next_attempt_at": None, **fields}
     )
 
 
@@ -250,10 +251,10 @@ def _record_failure(email, error):
     """Write the failure on the record; return when it is due again (None: given up)."""
     give_up = smtp.is_permanent(error) or email.attempts >= settings.VERIFICATION_MAIL_MAX_ATTEMPTS
     retry_at = None if give_up else clock.now() + timedelta(seconds=backoff(email.attempts))
-    OutboundEmail.objects.filter(pk=email.pk, status=Status.SENDING).update(
+    _mark(
+        email,
         status=Status.FAILED if give_up else Status.RETRYING,
         next_attempt_at=retry_at,
-        lease_expires_at=None,
         last_error=f"{type(error).__name__}: {error}"[:2000],
     )
     logger.warning(
@@ -284,7 +285,7 @@ def retry_now(queryset: QuerySet[OutboundEmail]) -> int:
 
 def cancel(queryset: QuerySet[OutboundEmail]) -> int:
     """Stop mails that have not gone out yet; their codes and links are never issued."""
-    return queryset.filter(status__in=[Status.QUEUED, Status.RETRYING]).update(
+    return queryset.filter(status__in=OutboundEmail.NOT_STARTED).update(
         status=Status.CANCELLED, next_attempt_at=None
     )
 
