@@ -5,6 +5,7 @@ from django.contrib.auth.forms import SetPasswordMixin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts import services
 from accounts.forms import (
     PASSWORD_MAX_LENGTH,
     CodeField,
@@ -14,8 +15,7 @@ from accounts.forms import (
     password_fields,
     too_many_tries,
 )
-from verification import ratelimit
-from verification.ratelimit import Scope, client_ip
+from verification.ratelimit import client_ip
 
 
 class CurrentPassword(forms.Form):
@@ -35,13 +35,13 @@ class CurrentPassword(forms.Form):
         self.request, self.user = request, request.user
 
     def clean_current_password(self):
-        password, ip = self.cleaned_data["current_password"], client_ip(self.request)
-        wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
-        if wait:
-            raise too_many_tries(ThrottledSignIn.too_many_wrong_passwords, wait)
-        if not self.user.check_password(password):
-            ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
-            raise ValidationError(_("That is not your current password."), code="wrong_password")
+        password = self.cleaned_data["current_password"]
+        try:
+            services.check_password(user=self.user, password=password, client_ip=client_ip(self.request))
+        except services.TooManyTries as refused:
+            raise too_many_tries(ThrottledSignIn.too_many_wrong_passwords, refused.seconds) from None
+        except services.WrongPassword:
+            raise ValidationError(_("That is not your current password."), code="wrong_password") from None
         return password
 
 

@@ -8,6 +8,7 @@ account, so callers can show one page for all (no account enumeration).
 from typing import cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
@@ -130,17 +131,24 @@ class WrongPassword(Exception):
     """The password is not the one this sign-up was made with."""
 
 
+def check_password(*, user: AbstractBaseUser, password: str, client_ip: str) -> None:
+    """Raise TooManyTries or WrongPassword unless `password` is the user's. Wrong passwords
+    count against the client, as at sign-in (never against the account: strangers could
+    lock its owner out)."""
+    wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+    if wait:
+        raise TooManyTries(wait)
+    if not user.check_password(password):
+        ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+        raise WrongPassword
+
+
 def activate_account(*, token: str, password: str, client_ip: str) -> User:
     """Spend the activation link and let its user sign in. The link proves the mailbox; the
     password proves this is the sign-up its reader made, not one a stranger made with their
     address (which the reader might activate by following the mail). Wrong passwords count
     against the client like wrong passwords at sign-in."""
-    wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
-    if wait:
-        raise TooManyTries(wait)
-    if not read_activation_token(token).user.check_password(password):
-        ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
-        raise WrongPassword
+    check_password(user=read_activation_token(token).user, password=password, client_ip=client_ip)
     with transaction.atomic():
         user = cast(User, consume_activation_token(token))
         _prove_address(user)
