@@ -1,6 +1,7 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 for the tests: it keeps what it receives, counts
 connections and messages in flight, and can speak implicit TLS or STARTTLS, ask for AUTH,
-answer slowly, or refuse. Also a server that accepts connections and never says a word."""
+answer slowly, refuse messages, or refuse connections past a limit. Also a server that accepts
+connections and never says a word."""
 
 import asyncio
 import email
@@ -20,6 +21,29 @@ def free_port():
         return probe.getsockname()[1]
 
 
+class _LimitedSMTP(SMTP):
+    """Answers a connection past the sink's `max_connections` open at once with 421 and closes
+    it, as providers do (163 says "421 HL:ICC": too many connections from this address)."""
+
+    def __init__(self, sink, *args, **kwargs):
+        super().__init__(sink, *args, **kwargs)
+        self.sink = sink
+
+    async def _handle_client(self):
+        self.sink.open_connections.add(self)
+        limit = self.sink.max_connections
+        if limit is not None and len(self.sink.open_connections) > limit:
+            self.sink.connections_refused += 1
+            await self.push("421 HL:ICC Too many connections from your address, try again later")
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+    def connection_lost(self, error):
+        self.sink.open_connections.discard(self)
+        super().connection_lost(error)
+
+
 class _CountingController(Controller):
     def __init__(self, sink, **kwargs):
         super().__init__(sink, **kwargs)
@@ -27,7 +51,7 @@ class _CountingController(Controller):
 
     def factory(self):
         self.sink.connections += 1
-        return SMTP(self.handler, **self.SMTP_kwargs)
+        return _LimitedSMTP(self.handler, **self.SMTP_kwargs)
 
     def _trigger_server(self):
         # The controller's own start-up probe is not a client: do not count it.
@@ -40,14 +64,17 @@ class SmtpSink:
 
     tls: None, "implicit" (port-465 style) or "starttls" (587 style), with `certificate`, a
     trustme server certificate for 127.0.0.1. credentials: (user, password) to require AUTH.
+    delay: seconds to accept each message. max_connections: how many it holds open at once.
     """
 
-    def __init__(self, *, tls=None, certificate=None, credentials=None, delay=0.0):
+    def __init__(self, *, tls=None, certificate=None, credentials=None, delay=0.0, max_connections=None):
         self.raw = []  # the bytes of each message, parsed into `messages` only when asked
         self.recipients = []  # the envelope recipient of each message
         self.arrived_at = []  # time.monotonic() of each message, for latency measurements
         self._parsed = []
         self.connections = 0
+        self.open_connections = set()  # those the server holds now (they run on its one loop)
+        self.max_connections, self.connections_refused = max_connections, 0
         self.in_flight = self.most_in_flight = 0  # messages being received at once
         self.delay = delay
         self.refusals = []  # SMTP answers given to the next DATA commands instead of 250

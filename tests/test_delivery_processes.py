@@ -105,6 +105,19 @@ def test_a_server_refusing_for_a_while_gets_every_mail_once(stack, sink):
     assert "database is locked" not in stack.log()
 
 
+def test_a_provider_allowing_fewer_connections_than_the_cluster_wants_gets_every_mail_first_time(stack, sink):
+    sink.max_connections, sink.delay = 5, 0.05  # 2 workers x 8 sessions ask for 16
+    stack.queue_mails(200)
+
+    with stack.qcluster():
+        wait_for(lambda: len(sink.raw) >= 200, timeout=90)
+        wait_for(lambda: stack.statuses() == {"sent": 200})
+
+    assert sink.connections_refused >= 1 and sink.most_in_flight <= 5
+    assert set(arrivals(sink).values()) == {1} and len(arrivals(sink)) == 200
+    assert "failed (retry" not in stack.log()  # no mail was charged for a refused connection
+
+
 def test_a_server_down_when_the_job_runs_gets_the_mail_after_the_backoff(stack, sink):
     sink.stop()
     stack.queue_mails(3)

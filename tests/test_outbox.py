@@ -1,5 +1,6 @@
 """Delivery through the outbox, against a real SMTP server on 127.0.0.1 (jobs run inline)."""
 
+import smtplib
 from datetime import timedelta
 
 import pytest
@@ -182,6 +183,47 @@ def test_a_server_that_hangs_costs_a_job_one_connection_attempt_not_one_per_mail
         outbox.deliver_due_mail()
         assert server.connections == 2
     assert OutboundEmail.objects.filter(attempts__gt=0).count() == 1
+
+
+def test_a_provider_that_allows_fewer_connections_gets_as_many_as_it_allows_and_no_mail_waits(
+    jobs_wait_in_the_queue, user, smtp_sink, settings
+):
+    settings.VERIFICATION_SMTP_CONNECTIONS = 8
+    smtp_sink.max_connections, smtp_sink.delay = 3, 0.05  # 163 answers "421 HL:ICC" past its limit
+    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(40))
+
+    outbox.deliver_due_mail()
+
+    assert len(smtp_sink.wait_for(40)) == 40
+    assert smtp_sink.connections_refused >= 1 and smtp_sink.most_in_flight == 3
+    # A refused connection is not the mail's failure: none spent an attempt on it or waited.
+    assert set(OutboundEmail.objects.values_list("status", "attempts", "last_error")) == {
+        (Status.SENT, 1, "")
+    }
+
+
+def test_a_provider_busy_with_other_workers_sessions_is_not_taken_for_down(
+    jobs_wait_in_the_queue, user, smtp_sink, time_machine
+):
+    smtp_sink.max_connections = 2
+    others = [smtplib.SMTP("127.0.0.1", smtp_sink.port) for _ in range(2)]  # another worker's sessions
+    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(10))
+
+    outbox.deliver_due_mail()
+
+    assert smtp_sink.connections_refused == 1  # one try, then this worker leaves the mail to others
+    assert set(OutboundEmail.objects.values_list("status", "attempts", "next_attempt_at")) == {
+        (Status.QUEUED, 0, None)  # none spent an attempt, none is held from the other workers
+    }
+    [later] = queued_jobs()  # this worker comes back, in case nobody else can send either
+    outbox.deliver_due_mail()  # before then, it does not knock again
+    assert smtp_sink.connections_refused == 1
+
+    for other in others:
+        other.quit()
+    time_machine.advance(seconds=31)
+    outbox.deliver_due_mail()
+    assert len(smtp_sink.wait_for(10)) == 10
 
 
 def test_a_job_out_of_time_leaves_the_rest_for_another_job(

@@ -19,7 +19,9 @@ pickles arguments into its tables): it *drains* the outbox.
   worker no earlier than the record's `next_attempt_at`. A server that cannot be reached
   stops the job: every waiting mail is held until that retry, without spending an attempt,
   rather than each waiting out its own connection timeout. A job with no session known to be
-  open sends one mail alone first, so a server that is down costs a job one timeout.
+  open sends one mail alone first, so a server that is down costs a job one timeout. A server
+  that answers a new connection "try later" is at its limit of connections from us, not
+  down: the mail goes back to the queue, its attempt uncounted, for the open sessions.
 - The periodic sweep wakes a worker whenever claimable mail is waiting, so a lost job or a
   worker killed mid-batch delays mail by a minute at most (plus the lease, for the latter).
 
@@ -141,7 +143,7 @@ class _Job:
         """Claim as many due mails as sessions are free and start sending them; return how
         many it claimed and the seconds until the send-rate cap allows more, when it held
         some back."""
-        sessions = settings.VERIFICATION_SMTP_CONNECTIONS if self.server_answers else 1
+        sessions = smtp.sessions_allowed() if self.server_answers else min(1, smtp.sessions_allowed())
         free = sessions - len(self.sending)
         if free < 1 or (self.sending and free < sessions / 2):  # claim in groups, not one by one
             return 0, 0
@@ -180,6 +182,13 @@ class _Job:
         if error is None:
             _mark(email, status=Status.SENT, sent_at=clock.now())
             self.server_answers = True
+            return
+        if smtp.refused_session(error):
+            # The provider allows no more connections from us: the mail is not at fault, and
+            # the sessions open here or in other workers send it.
+            _release([email])
+            if not smtp.sessions_allowed():  # none here: come back, in case none is open anywhere
+                wake_a_worker(not_before=smtp.may_ask_again_at())
             return
         retry_at = _record_failure(email, error)
         if smtp.is_unreachable(error) and not self.server_down:

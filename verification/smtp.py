@@ -7,6 +7,12 @@ over up to VERIFICATION_SMTP_CONNECTIONS sessions at once, one thread each. Djan
 backend is synchronous and a sending thread spends its time waiting on the socket, which
 releases the GIL; each backend object is used by one thread at a time. A server that accepts
 a message at once gains nothing from threads, which only cost CPU: the job then sends itself.
+
+Providers limit how many connections one client may hold, and answer the next one "421 try
+later" (163 says "421 HL:ICC"). That is not an outage: the server answered at once, and the
+sessions already open go on sending. After such a refusal this process keeps to the sessions
+it has open, none if it had none (the other workers hold the provider's allowance), for
+VERIFICATION_MAIL_RETRY_DELAY seconds; then it asks for more again.
 """
 
 import contextlib
@@ -14,13 +20,19 @@ import smtplib
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
 
+from verification import clock
+
 # Sessions not in use, the most recently used last: a quiet worker keeps reusing one.
 _idle = []
+_busy = set()  # sessions sending now
 _lock = threading.Lock()
+# Until when the provider's refusal of a session holds this process to the sessions it has.
+_refused_until = None
 _threads, _threads_size = None, 0
 # How long the server takes to accept a message, averaged over the last few sends (so that
 # one send slowed by a busy machine changes little), if one was sent since `close()`.
@@ -68,13 +80,24 @@ class _Session:
 
 
 def _take_session():
+    """An idle session, one with its connection open if there is one, or a new one."""
     with _lock:
-        session = _idle.pop() if _idle else None
-    if session is not None and session.settings == _current_settings():
-        return session
-    if session is not None:
+        open_ones = [session for session in _idle if session.is_open()]
+        session = (open_ones or _idle or [None])[-1]
+        if session is not None:
+            _idle.remove(session)
+    if session is not None and session.settings != _current_settings():
         session.close()
-    return _Session()
+        session = None
+    session = session or _Session()
+    with _lock:
+        _busy.add(session)
+    return session
+
+
+def _open_sessions():
+    with _lock:
+        return sum(session.is_open() for session in [*_idle, *_busy])
 
 
 def send(message):
@@ -87,10 +110,28 @@ def send(message):
     except Exception as error:
         if is_unreachable(error):
             session.close()
+        if refused_session(error):
+            global _refused_until
+            _refused_until = clock.now() + timedelta(seconds=settings.VERIFICATION_MAIL_RETRY_DELAY)
         raise
     finally:
         with _lock:
+            _busy.discard(session)
             _idle.append(session)
+
+
+def sessions_allowed():
+    """How many sessions this process may use at once now: VERIFICATION_SMTP_CONNECTIONS, or
+    only those it has open while a refused session holds it back (see the module's text)."""
+    wanted = settings.VERIFICATION_SMTP_CONNECTIONS
+    if _refused_until is not None and clock.now() < _refused_until:
+        return min(wanted, _open_sessions())
+    return wanted
+
+
+def may_ask_again_at():
+    """When a process held back by a refused session may open sessions again."""
+    return _refused_until
 
 
 def start_sending(message):
@@ -124,8 +165,8 @@ def has_open_session():
 def close():
     """Close every idle session and forget how fast the server was (the tests call this when
     their server goes away)."""
-    global _send_seconds
-    _send_seconds = None
+    global _send_seconds, _refused_until
+    _send_seconds = _refused_until = None
     with _lock:
         sessions = list(_idle)
         _idle.clear()
@@ -136,9 +177,17 @@ def close():
 def is_unreachable(error):
     """True when the server could not be reached or stopped talking (refused, timed out,
     dropped, TLS failed), as opposed to an answer about this one message."""
+    if refused_session(error):  # an answer, and an instant one
+        return False
     if isinstance(error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError)):
         return True
     return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
+def refused_session(error):
+    """True when the server answered a new connection "try later" (4xx), as a provider does to
+    a client past the number of connections it allows."""
+    return isinstance(error, smtplib.SMTPConnectError) and 400 <= error.smtp_code < 500
 
 
 def is_permanent(error):
