@@ -53,6 +53,10 @@ class EmailChangeForm(CurrentPassword):
         super().__init__(*args, **kwargs)
         self.fields["new_email"].label = _("New email address")
 
+    def refuse_mail(self, refused):
+        message = _("We cannot mail this address again yet. Try again in %(seconds)s seconds.")
+        self.add_error("new_email", too_many_tries(message, refused.seconds))
+
     def clean_new_email(self):
         new_email = self.cleaned_data["new_email"]
         if new_email == self.user.email:

@@ -31,9 +31,11 @@ class AddressTaken(Exception):
 def request_email_change(*, user: User, new_email: str, client_ip: str) -> None:
     """Record the change and mail a code to the new address. An address that belongs to
     another account gets "someone tried to use this address" instead and no code, through the
-    same steps, so the page and its timing say nothing about it."""
-    if not spend_mail_allowance(email=new_email, purpose=Purpose.EMAIL_CHANGE, client_ip=client_ip):
-        return
+    same steps, so the page and its timing say nothing about it. Raise TooManyTries, and
+    record nothing, when the client's or the address's mail allowance is used up."""
+    wait = spend_mail_allowance(email=new_email, purpose=Purpose.EMAIL_CHANGE, client_ip=client_ip)
+    if wait:
+        raise TooManyTries(wait)
     with transaction.atomic():
         user.email_changes.pending().update(cancelled_at=clock.now())
         change = EmailChange.objects.create(
@@ -47,7 +49,7 @@ def resend_email_change_code(*, user: User, client_ip: str) -> None:
     change = user.email_changes.pending().first()
     if change is None:
         return
-    if spend_mail_allowance(email=change.new_email, purpose=Purpose.EMAIL_CHANGE, client_ip=client_ip):
+    if not spend_mail_allowance(email=change.new_email, purpose=Purpose.EMAIL_CHANGE, client_ip=client_ip):
         _mail_the_new_address(change)
 
 

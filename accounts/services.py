@@ -39,10 +39,11 @@ class UsernameTaken(Exception):
     """A parallel sign-up took the username between the form's check and the insert."""
 
 
-def spend_mail_allowance(*, email: str, purpose: str, client_ip: str) -> bool:
-    """Spend the client's and the address's mail allowance; False when any is used up.
-    Keyed by the address whether or not it has an account, so a refusal tells nothing."""
-    return not ratelimit.spend(
+def spend_mail_allowance(*, email: str, purpose: str, client_ip: str) -> int:
+    """Spend the client's and the address's mail allowance; return 0, or the seconds to wait
+    when one is used up. Keyed by the address whether or not it has an account, so a refusal
+    tells nothing about one."""
+    return ratelimit.spend(
         (Scope.REQUEST_FROM_CLIENT, client_ip), *_address_allowance(email=email, purpose=purpose)
     )
 
@@ -120,7 +121,7 @@ def _sign_up(*, username: str, email: str, password_hash: str) -> None:
 def resend_activation(*, email: str, client_ip: str) -> None:
     """Mail a new link to an account that was never activated; anything else gets nothing,
     through the same steps (a mail record without a recipient)."""
-    if not spend_mail_allowance(email=email, purpose=Purpose.ACTIVATION, client_ip=client_ip):
+    if spend_mail_allowance(email=email, purpose=Purpose.ACTIVATION, client_ip=client_ip):
         return
     user = User.objects.get_by_email(email)
     awaits = user is not None and user.awaits_activation
@@ -175,7 +176,7 @@ def may_sign_in(user: User | None) -> bool:
 def request_password_reset(*, email: str, client_ip: str) -> None:
     """Mail a reset code to an account that may recover; anything else gets nothing,
     through the same steps (a mail record without a recipient)."""
-    if not spend_mail_allowance(email=email, purpose=Purpose.PASSWORD_RESET, client_ip=client_ip):
+    if spend_mail_allowance(email=email, purpose=Purpose.PASSWORD_RESET, client_ip=client_ip):
         return
     user = User.objects.get_by_email(email)
     queue_email(user=user if may_recover(user) else None, kind=Kind.PASSWORD_RESET)
@@ -200,7 +201,7 @@ def request_sign_in_code(*, email: str, client_ip: str) -> None:
     """Mail a sign-in code to an active account; one never activated gets its activation
     link instead (a code would sign in to an account that cannot sign in yet); anything
     else gets nothing, through the same steps."""
-    if not spend_mail_allowance(email=email, purpose=Purpose.LOGIN, client_ip=client_ip):
+    if spend_mail_allowance(email=email, purpose=Purpose.LOGIN, client_ip=client_ip):
         return
     user = User.objects.get_by_email(email)
     if user is not None and user.awaits_activation:

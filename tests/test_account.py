@@ -232,6 +232,26 @@ def test_a_pending_change_can_be_sent_again_or_cancelled(client, member, deliver
     assert enter(client, deliver, mailed_code(mailoutbox[1])).context["form"].has_error("code", "dead_code")
 
 
+def test_a_change_to_an_address_whose_mail_allowance_is_spent_says_how_long_to_wait(
+    client, member, deliver, mailoutbox, time_machine
+):
+    for _ in range(5):  # strangers spend the new address's hourly allowance
+        deliver(Client().post, reverse("accounts:password_reset"), {"email": NEW})
+        time_machine.advance(seconds=61)
+
+    refused = ask_to_move(client, deliver)
+
+    assert refused.status_code == 200 and mailoutbox == []
+    [error] = refused.context["form"].errors.as_data()["new_email"]
+    assert error.code == "rate_limited" and 0 < error.params["seconds"] <= 3600 - 5 * 61
+    assert not member.email_changes.exists()  # nothing recorded, nothing pending
+    time_machine.advance(seconds=error.params["seconds"])
+    ask_to_move(client, deliver)
+    enter(client, deliver, mailed_code(mailoutbox[0]))
+    member.refresh_from_db()
+    assert member.email == NEW
+
+
 def test_a_password_change_keeps_this_session_ends_the_others_and_tells_the_owner(
     client, member, deliver, mailoutbox
 ):

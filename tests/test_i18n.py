@@ -62,6 +62,9 @@ def signed_in_pages(member):
             follow=True,
         ),
         "account with a pending change": client.get(reverse("accounts:account")),
+        "email change too soon": client.post(
+            reverse("accounts:email_change"), {"new_email": "new@example.org", "current_password": PASSWORD}
+        ),
         "email change wrong code": client.post(reverse("accounts:email_change_code"), {"code": "000000"}),
         "password change": client.get(reverse("accounts:password_change")),
         "password change errors": client.post(reverse("accounts:password_change"), wrong),

@@ -46,11 +46,15 @@ class EmailChangeView(SignedInForm):
     success_url = reverse_lazy("accounts:email_change_code")
 
     def form_valid(self, form):
-        email_change.request_email_change(
-            user=self.request.user,
-            new_email=form.cleaned_data["new_email"],
-            client_ip=client_ip(self.request),
-        )
+        try:
+            email_change.request_email_change(
+                user=self.request.user,
+                new_email=form.cleaned_data["new_email"],
+                client_ip=client_ip(self.request),
+            )
+        except services.TooManyTries as refused:
+            form.refuse_mail(refused)
+            return self.form_invalid(form)
         return super().form_valid(form)
 
 
