@@ -1,4 +1,4 @@
-"""What each kind of mail says (the outbox calls `compose`, VERIFICATION_MAIL_COMPOSER).
+"""What each kind of mail says (the worker's job calls `compose`, VERIFICATION_MAIL_COMPOSER).
 Secrets are issued here, at the moment the mail is built in the worker, so their plaintext
 exists only in the message that leaves."""
 

@@ -179,10 +179,10 @@ SUPPORT_EMAIL = env("SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
 if EMAIL_USE_SSL and EMAIL_USE_TLS:
     raise ImproperlyConfigured("Set EMAIL_USE_SSL (port 465) or EMAIL_USE_TLS (587), not both.")
 
-# What the outbox calls to write each mail: the accounts app words its own mail.
+# What the delivery job calls to write each mail: the accounts app words its own mail.
 VERIFICATION_MAIL_COMPOSER = "accounts.mail.compose"
 
-# Delivery (verification/outbox.py): retries with exponential backoff and jitter, starting at
+# Delivery (verification/delivery.py): retries with exponential backoff and jitter, starting at
 # VERIFICATION_MAIL_RETRY_DELAY seconds and doubling up to the max; then the mail is "failed".
 VERIFICATION_MAIL_MAX_ATTEMPTS = env.int("VERIFICATION_MAIL_MAX_ATTEMPTS", default=6)
 VERIFICATION_MAIL_RETRY_DELAY = env.float("VERIFICATION_MAIL_RETRY_DELAY", default=30)

@@ -15,7 +15,7 @@ from harness.processes import Stack, scratch_database, wait_for
 from harness.smtp_sink import SmtpSink
 from tests.conftest import use_smtp_server
 from tests.factories import UserFactory
-from verification import outbox, smtp
+from verification import delivery, smtp
 from verification.models import OutboundEmail
 
 pytestmark = pytest.mark.slow
@@ -70,7 +70,7 @@ def test_mail_goes_out_over_tls_with_smtp_auth(db, settings, trusted_certificate
         )
         OutboundEmail.objects.create(user=UserFactory(), kind="password_changed")
 
-        outbox.deliver_due_mail()
+        delivery.deliver_due_mail()
 
         assert len(server.wait_for(1)) == 1
     assert OutboundEmail.objects.get().status == Status.SENT
@@ -83,7 +83,7 @@ def test_a_wrong_password_fails_the_mail_with_the_servers_answer(db, settings, t
         )
         email = OutboundEmail.objects.create(user=UserFactory(), kind="password_changed")
 
-        outbox.deliver_due_mail()
+        delivery.deliver_due_mail()
 
     email.refresh_from_db()
     assert email.status == Status.FAILED and "535" in email.last_error

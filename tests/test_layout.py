@@ -25,6 +25,10 @@ def test_the_verification_engine_never_imports_the_accounts_app():
     assert offenders == []
 
 
+def test_the_outbox_a_request_writes_to_knows_nothing_of_the_workers_delivery():
+    assert not [m for m in imported_modules(ROOT / "verification" / "outbox.py") if "delivery" in m]
+
+
 def test_the_import_check_sees_imports_in_both_spellings():
     imports = set(imported_modules(ROOT / "accounts" / "services.py"))
     assert {"verification.outbox", "django.conf"} <= imports

@@ -13,7 +13,7 @@ from harness.smtp_sink import SilentServer, free_port, text_body
 from tests.conftest import use_smtp_server
 from tests.factories import UserFactory
 from tests.helpers import ask_for_code
-from verification import outbox, sendrate, smtp
+from verification import delivery, outbox, sendrate, smtp
 from verification.models import OneTimeSecret, OutboundEmail
 
 Status = OutboundEmail.Status
@@ -86,7 +86,7 @@ def test_a_job_sends_a_backlog_in_batches_and_wakes_a_second_worker(
     backlog = 3 * settings.VERIFICATION_SMTP_CONNECTIONS + 5
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(backlog))
 
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(backlog)) == backlog
     assert set(OutboundEmail.objects.values_list("status", "attempts")) == {(Status.SENT, 1)}
@@ -98,9 +98,9 @@ def test_a_job_sends_over_several_sessions_at_once_and_keeps_them_for_the_next(u
     smtp_sink.delay = 0.1  # a provider that takes a while to accept each message
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(20))
 
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(8))
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(28)) == 28
     assert smtp_sink.most_in_flight == 4 and smtp_sink.connections == 4
@@ -113,7 +113,7 @@ def test_a_server_that_answers_at_once_gets_one_session_from_the_jobs_own_thread
     monkeypatch.setattr(smtp, "AT_ONCE", 1.0)  # this sink answers well within it
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(30))
 
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(30)) == 30
     assert smtp_sink.connections == 1 and smtp_sink.most_in_flight == 1
@@ -130,7 +130,7 @@ def test_codes_and_links_are_claimed_before_notices_queued_earlier(
     OutboundEmail.objects.bulk_create(record_for(user, kind) for kind in [Kind.PASSWORD_RESET] * 3)
     record(user, Kind.ACTIVATION)
 
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     kinds = dict(OutboundEmail.objects.values_list("message_id", "kind"))
     arrived = [kinds[message["Message-ID"]] for message in smtp_sink.wait_for(24)]
@@ -141,14 +141,14 @@ def test_codes_and_links_are_claimed_before_notices_queued_earlier(
 def test_mail_over_the_send_rate_cap_waits_in_the_outbox(
     jobs_wait_in_the_queue, user, smtp_sink, settings, monkeypatch, time_machine
 ):
-    monkeypatch.setattr(outbox, "JOB_TIME", 0.3)
+    monkeypatch.setattr(delivery, "JOB_TIME", 0.3)
     settings.VERIFICATION_MAIL_RATE = 5
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(10))
 
-    outbox.deliver_due_mail()  # the clock stands still: the bucket holds one send
+    delivery.deliver_due_mail()  # the clock stands still: the bucket holds one send
     assert len(smtp_sink.wait_for(1)) == 1
     time_machine.advance(seconds=1)  # worth five sends, but the bucket holds one
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(2)) == 2
     waiting = OutboundEmail.objects.exclude(status=Status.SENT)
@@ -167,7 +167,7 @@ def test_a_server_that_hangs_costs_a_job_one_connection_attempt_not_one_per_mail
     with SilentServer() as server:
         use_smtp_server(settings, server.port, EMAIL_TIMEOUT=1)
 
-        outbox.deliver_due_mail()
+        delivery.deliver_due_mail()
         assert server.connections == 1
         [tried] = OutboundEmail.objects.filter(attempts=1)
         assert tried.status == Status.RETRYING and "timed out" in tried.last_error
@@ -176,11 +176,11 @@ def test_a_server_that_hangs_costs_a_job_one_connection_attempt_not_one_per_mail
             (Status.QUEUED, 0, tried.next_attempt_at)
         }
 
-        outbox.deliver_due_mail()  # before the backoff: nothing is tried
+        delivery.deliver_due_mail()  # before the backoff: nothing is tried
         assert server.connections == 1
 
         time_machine.advance(seconds=31)
-        outbox.deliver_due_mail()
+        delivery.deliver_due_mail()
         assert server.connections == 2
     assert OutboundEmail.objects.filter(attempts__gt=0).count() == 1
 
@@ -192,7 +192,7 @@ def test_a_provider_that_allows_fewer_connections_gets_as_many_as_it_allows_and_
     smtp_sink.max_connections, smtp_sink.delay = 3, 0.05  # 163 answers "421 HL:ICC" past its limit
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(40))
 
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(40)) == 40
     assert smtp_sink.connections_refused >= 1 and smtp_sink.most_in_flight == 3
@@ -209,31 +209,31 @@ def test_a_provider_busy_with_other_workers_sessions_is_not_taken_for_down(
     others = [smtplib.SMTP("127.0.0.1", smtp_sink.port) for _ in range(2)]  # another worker's sessions
     OutboundEmail.objects.bulk_create(record_for(user) for _ in range(10))
 
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     assert smtp_sink.connections_refused == 1  # one try, then this worker leaves the mail to others
     assert set(OutboundEmail.objects.values_list("status", "attempts", "next_attempt_at")) == {
         (Status.QUEUED, 0, None)  # none spent an attempt, none is held from the other workers
     }
     [later] = queued_jobs()  # this worker comes back, in case nobody else can send either
-    outbox.deliver_due_mail()  # before then, it does not knock again
+    delivery.deliver_due_mail()  # before then, it does not knock again
     assert smtp_sink.connections_refused == 1
 
     for other in others:
         other.quit()
     time_machine.advance(seconds=31)
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
     assert len(smtp_sink.wait_for(10)) == 10
 
 
 def test_a_job_out_of_time_leaves_the_rest_for_another_job(
     jobs_wait_in_the_queue, user, smtp_sink, monkeypatch
 ):
-    monkeypatch.setattr(outbox, "JOB_TIME", 0.3)
+    monkeypatch.setattr(delivery, "JOB_TIME", 0.3)
     smtp_sink.delay = 0.4  # a slow server: the first send ends past the job's time
     first, *_ = OutboundEmail.objects.bulk_create(record_for(user) for _ in range(5))
 
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(1)) == 1
     assert list(OutboundEmail.objects.filter(status=Status.SENT)) == [first]
@@ -245,8 +245,8 @@ def test_a_job_out_of_time_leaves_the_rest_for_another_job(
 def test_delivering_twice_sends_once(user, smtp_sink):
     email = record(user)
 
-    outbox.deliver_due_mail()
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(1)) == 1
     email.refresh_from_db()
@@ -257,13 +257,13 @@ def test_delivering_twice_sends_once(user, smtp_sink):
 def test_one_connection_carries_many_mails_and_is_reopened_when_dropped(user, smtp_sink):
     for _ in range(5):
         record(user)
-        outbox.deliver_due_mail()
+        delivery.deliver_due_mail()
     assert smtp_sink.connections == 1
 
     smtp_sink.stop()  # the server goes away, taking the open connection with it
     smtp_sink.start()
     record(user)
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     assert len(smtp_sink.wait_for(6)) == 6
     assert smtp_sink.connections == 2
@@ -275,23 +275,23 @@ def test_a_temporary_refusal_is_retried_after_a_backoff(user, smtp_sink, answer,
     smtp_sink.refuse_next(2, answer)
     email = record(user)
 
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
     email.refresh_from_db()
     assert email.status == Status.RETRYING and answer.split()[0] in email.last_error
     first_wait = email.next_attempt_at - time_machine.now
     assert timedelta(seconds=15) <= first_wait <= timedelta(seconds=30)
 
-    outbox.deliver_due_mail()  # not due yet: nothing happens
+    delivery.deliver_due_mail()  # not due yet: nothing happens
     assert OutboundEmail.objects.get().attempts == 1
 
     time_machine.advance(seconds=31)
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
     email.refresh_from_db()
     assert email.status == Status.RETRYING and email.attempts == 2
     assert timedelta(seconds=30) <= email.next_attempt_at - time_machine.now <= timedelta(seconds=60)
 
     time_machine.advance(seconds=61)
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
     assert len(smtp_sink.wait_for(1)) == 1
     assert OutboundEmail.objects.get().status == Status.SENT
 
@@ -300,9 +300,9 @@ def test_a_permanent_refusal_fails_at_once_with_the_servers_words(user, smtp_sin
     smtp_sink.refuse_next(1, "550 5.1.1 Mailbox unavailable")
     email = record(user)
 
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
     time_machine.advance(days=1)
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     email.refresh_from_db()
     assert email.status == Status.FAILED and email.attempts == 1
@@ -316,7 +316,7 @@ def test_a_server_that_is_down_is_tried_a_bounded_number_of_times(user, settings
     email = record(user)
 
     for _ in range(5):
-        outbox.deliver_due_mail()
+        delivery.deliver_due_mail()
         time_machine.advance(hours=2)
 
     email.refresh_from_db()
@@ -326,7 +326,7 @@ def test_a_server_that_is_down_is_tried_a_bounded_number_of_times(user, settings
 
 def test_backoff_doubles_with_jitter_and_is_capped(settings):
     settings.VERIFICATION_MAIL_RETRY_DELAY, settings.VERIFICATION_MAIL_RETRY_MAX_DELAY = 10, 100
-    delays = {attempt: [outbox.backoff(attempt) for _ in range(200)] for attempt in (1, 2, 3, 6)}
+    delays = {attempt: [delivery.backoff(attempt) for _ in range(200)] for attempt in (1, 2, 3, 6)}
 
     assert all(5 <= d <= 10 for d in delays[1]) and all(10 <= d <= 20 for d in delays[2])
     assert all(20 <= d <= 40 for d in delays[3]) and all(50 <= d <= 100 for d in delays[6])
@@ -341,7 +341,7 @@ def test_a_retried_code_mail_carries_a_fresh_code_and_only_the_last_one_works(
     assert OneTimeSecret.objects.get().state == "active"  # issued for the refused attempt
 
     time_machine.advance(minutes=1)
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
 
     [message] = smtp_sink.wait_for(1)
     assert [s.state for s in OneTimeSecret.objects.all()] == ["active", "revoked"]
@@ -352,14 +352,14 @@ def test_a_retried_code_mail_carries_a_fresh_code_and_only_the_last_one_works(
 def test_a_job_that_died_mid_send_is_taken_over_after_its_lease(user, smtp_sink, time_machine):
     email = record(user)
     OutboundEmail.objects.filter(pk=email.pk).update(
-        status=Status.SENDING, attempts=1, lease_expires_at=time_machine.now + outbox.LEASE
+        status=Status.SENDING, attempts=1, lease_expires_at=time_machine.now + delivery.LEASE
     )
 
-    outbox.deliver_due_mail()  # the first job still holds it
+    delivery.deliver_due_mail()  # the first job still holds it
     assert smtp_sink.messages == []
 
-    time_machine.advance(seconds=outbox.LEASE.total_seconds() + 1)
-    outbox.deliver_due_mail()
+    time_machine.advance(seconds=delivery.LEASE.total_seconds() + 1)
+    delivery.deliver_due_mail()
     assert len(smtp_sink.wait_for(1)) == 1
 
 
@@ -379,7 +379,7 @@ def test_staff_can_retry_a_failed_mail_and_cancel_a_waiting_one(
     waiting.refresh_from_db()
     assert failed.status == Status.SENT and failed.attempts == 1
     assert waiting.status == Status.CANCELLED
-    outbox.deliver_due_mail()
+    delivery.deliver_due_mail()
     assert len(smtp_sink.wait_for(1)) == 1
 
 

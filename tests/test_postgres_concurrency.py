@@ -13,7 +13,7 @@ from django.db import connection, connections
 
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import wrong_code
-from verification import outbox, ratelimit, services
+from verification import delivery, ratelimit, services
 from verification.models import OneTimeSecret, OutboundEmail, Purpose
 
 pytestmark = [
@@ -102,7 +102,7 @@ def test_parallel_jobs_draining_one_outbox_send_every_mail_once(
         OutboundEmail(user=user, kind="password_changed") for user in UserFactory.create_batch(200)
     )
 
-    results = in_parallel(6, outbox.deliver_due_mail)
+    results = in_parallel(6, delivery.deliver_due_mail)
 
     assert not [r for r in results if isinstance(r, Exception)]
     assert sorted(m.extra_headers["Message-ID"] for m in mailoutbox) == sorted(

@@ -90,7 +90,7 @@ def test_no_code_token_or_nonce_rests_in_the_database_or_the_logs(client, db, de
 def test_no_code_rests_anywhere_after_a_refused_then_retried_delivery(
     client, user, deliver, smtp_sink, monkeypatch, caplog, time_machine
 ):
-    from verification import outbox, services
+    from verification import delivery, services
     from verification.models import OutboundEmail
 
     caplog.set_level(logging.DEBUG)
@@ -103,7 +103,7 @@ def test_no_code_rests_anywhere_after_a_refused_then_retried_delivery(
 
     deliver(client.post, reverse("accounts:password_reset"), {"email": user.email})
     time_machine.advance(minutes=1)
-    outbox.deliver_due_mail()  # the retry the outbox planned
+    delivery.deliver_due_mail()  # the retry the outbox planned
 
     [message] = smtp_sink.wait_for(1)
     assert len(issued) == 2 and issued[1] in text_body(message)

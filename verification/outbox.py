@@ -1,72 +1,38 @@
-"""The outbox: a request records the mail it owes; Django-Q2 jobs deliver it.
+"""The outbox: a request records the mail it owes, and wakes a worker to deliver it.
 
-The record, not Django-Q2, owns delivery. A job carries no arguments at all (Django-Q2
-pickles arguments into its tables): it *drains* the outbox.
+The record, not Django-Q2, owns delivery (verification/delivery.py is what a worker does).
+A job carries no arguments at all (Django-Q2 pickles arguments into its tables): it *drains*
+the outbox.
 
-- A job claims due mails in short transactions (`SELECT … FOR UPDATE SKIP LOCKED` on
-  PostgreSQL, the single writer on SQLite), so two jobs, or two clusters, never take the same
-  mail. It claims as many as it has free SMTP sessions (VERIFICATION_SMTP_CONNECTIONS) and
-  sends over all of them at once, codes and links before notices, within the send-rate cap
-  shared by every cluster (verification/sendrate.py). Each mail is marked sent the moment its
-  server accepted it, so a worker that dies can send again at most the mails it had in flight.
 - A request only wakes a worker: it queues a job unless one is queued and not yet taken,
   since that one will start after this commit and find this mail. One job per mail would
   cost the ORM broker two writes a mail on top of ours; this way a burst of mail costs a
-  few jobs. A job that finds a full batch wakes another worker, so a backlog is drained by
-  all of them.
-- A failure is classified: an SMTP 5xx fails the record for good, anything else is retried
-  with exponential backoff and jitter, up to VERIFICATION_MAIL_MAX_ATTEMPTS; a retry wakes a
-  worker no earlier than the record's `next_attempt_at`. A server that cannot be reached
-  stops the job: every waiting mail is held until that retry, without spending an attempt,
-  rather than each waiting out its own connection timeout. A job with no session known to be
-  open sends one mail alone first, so a server that is down costs a job one timeout. A server
-  that answers a new connection "try later" is at its limit of connections from us, not
-  down: the mail goes back to the queue, its attempt uncounted, for the open sessions.
+  few jobs. A retry wakes a worker no earlier than the record's `next_attempt_at`.
 - The periodic sweep wakes a worker whenever claimable mail is waiting, so a lost job or a
   worker killed mid-batch delays mail by a minute at most (plus the lease, for the latter).
-
-A mail sent again carries a freshly issued code or link, which revokes the one before.
+- Staff retry or cancel mail (the admin's actions) and follow its flow (`delivery_stats`).
 """
 
 import logging
-import random
-import time
-from concurrent import futures
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
+from django.db.models import Count, Min, QuerySet
 from django.utils import translation
-from django.utils.module_loading import import_string
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.models import Failure
 from django_q.tasks import async_task
 
-from verification import clock, ratelimit, sendrate, smtp
+from verification import clock, ratelimit
 from verification.models import OneTimeSecret, OutboundEmail, RateLimitBucket
 
 logger = logging.getLogger(__name__)
 
 Status = OutboundEmail.Status
-
-# A job starts no new send after this long, and waits for the sends it started (each on its
-# own session, each bounded by EMAIL_TIMEOUT twice: send, reconnect, send), so that it ends
-# well inside Django-Q2's timeout; what it claimed and did not start goes back to the queue.
-JOB_TIME = settings.Q_CLUSTER["timeout"] / 2
-# A job owns the mails it claimed this long: longer than a job may run, shorter than the
-# broker's redelivery of a lost job (Q_CLUSTER["retry"]), which then takes them over.
-LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 1.5)
-
-
-def compose(email: OutboundEmail) -> EmailMessage:
-    """The message for an OutboundEmail, as the app that owns the mail writes it (the
-    VERIFICATION_MAIL_COMPOSER setting): this engine delivers mail, it does not word it."""
-    return import_string(settings.VERIFICATION_MAIL_COMPOSER)(email)
 
 
 def queue_email(*, user: AbstractBaseUser | None, kind: str, to_address: str = "") -> OutboundEmail:
@@ -105,177 +71,6 @@ def wake_a_worker(*, not_before: datetime | None = None) -> None:
         if not Conf.SYNC and broker.queue_size():
             return
     async_task("verification.tasks.deliver_due_mail", task_name="deliver-due-mail", broker=broker)
-
-
-def deliver_due_mail() -> None:
-    """Send due mail over this worker's SMTP sessions until none is left or this job has run
-    long enough. Never raises: what happens to each mail is decided here and written on its
-    record."""
-    _Job().run()
-
-
-class _Job:
-    """One run of `deliver_due_mail`: the sends in flight, and what it learned of the server."""
-
-    def __init__(self):
-        self.stop_at = time.monotonic() + JOB_TIME
-        self.sending = {}  # Future -> the mail it sends
-        # Until a send succeeds, one at a time: a server that is down then costs one timeout.
-        self.server_answers = smtp.has_open_session()
-        self.server_down = False
-
-    def run(self):
-        while True:
-            claimed, pause = self._start_sends() if self._may_start() else (0, 0)
-            if self.sending:
-                self._finish_sends(timeout=pause or None)
-            elif pause:  # the send-rate cap holds back mail that is due
-                time.sleep(min(pause, max(0.0, self.stop_at - time.monotonic())))
-            elif not claimed:
-                break
-        if not self.server_down and time.monotonic() >= self.stop_at:
-            wake_a_worker()  # another job takes up what is left
-
-    def _may_start(self):
-        return not self.server_down and time.monotonic() < self.stop_at
-
-    def _start_sends(self):
-        """Claim as many due mails as sessions are free and start sending them; return how
-        many it claimed and the seconds until the send-rate cap allows more, when it held
-        some back."""
-        sessions = smtp.sessions_allowed() if self.server_answers else min(1, smtp.sessions_allowed())
-        free = sessions - len(self.sending)
-        if free < 1 or (self.sending and free < sessions / 2):  # claim in groups, not one by one
-            return 0, 0
-        batch, pause = _claim_batch(free)
-        if self.server_answers and len(batch) == free:
-            # More may be waiting: make sure a job is there for an idle worker (of this
-            # cluster or another) to take, while this one sends.
-            wake_a_worker()
-        for position, email in enumerate(batch):
-            if not self._may_start():
-                _release(batch[position:])
-                return position, 0
-            self._start(email)
-        return len(batch), pause
-
-    def _start(self, email):
-        if email.user_id is None:  # a request about an address without an account
-            _mark(email, status=Status.NO_RECIPIENT)
-            return
-        try:
-            message = compose(email)
-        except Exception as error:
-            _record_failure(email, error)
-            return
-        if smtp.answers_at_once():
-            self._finish(email, _error_of(smtp.send, message))
-        else:
-            self.sending[smtp.start_sending(message)] = email
-
-    def _finish_sends(self, timeout):
-        done, _ = futures.wait(self.sending, timeout=timeout, return_when=futures.FIRST_COMPLETED)
-        for future in done:
-            self._finish(self.sending.pop(future), future.exception())
-
-    def _finish(self, email, error):
-        if error is None:
-            _mark(email, status=Status.SENT, sent_at=clock.now())
-            self.server_answers = True
-            return
-        if smtp.refused_session(error):
-            # The provider allows no more connections from us: the mail is not at fault, and
-            # the sessions open here or in other workers send it.
-            _release([email])
-            if not smtp.sessions_allowed():  # none here: come back, in case none is open anywhere
-                wake_a_worker(not_before=smtp.may_ask_again_at())
-            return
-        retry_at = _record_failure(email, error)
-        if smtp.is_unreachable(error) and not self.server_down:
-            self.server_down = True
-            _hold_waiting_mail(until=retry_at or clock.now() + timedelta(seconds=backoff(1)))
-
-
-def _error_of(call, *args):
-    try:
-        call(*args)
-    except Exception as error:
-        return error
-    return None
-
-
-def _claim_batch(limit):
-    """Claim up to `limit` due mails, codes and links first, as far as the send-rate cap
-    allows; return them and, when the cap held some back, the seconds until it allows more."""
-    now = clock.now()
-    with transaction.atomic():
-        allowance = sendrate.open_allowance(now)
-        allowed = sendrate.allowed(allowance, limit)
-        due = OutboundEmail.claimable().order_by("priority", "pk").select_for_update(skip_locked=True)
-        ids = list(due.values_list("pk", flat=True)[:allowed])
-        sendrate.spend(allowance, len(ids))
-        OutboundEmail.objects.filter(pk__in=ids).update(
-            status=Status.SENDING, lease_expires_at=now + LEASE, attempts=F("attempts") + 1
-        )
-    held_back = len(ids) == allowed < limit
-    batch = OutboundEmail.objects.select_related("user").filter(pk__in=ids).order_by("priority", "pk")
-    return list(batch), sendrate.seconds_until_next(allowance) if held_back else 0
-
-
-def _release(emails):
-    """Put claimed mails that this job did not try back in the queue, their attempt uncounted."""
-    OutboundEmail.objects.filter(pk__in=[e.pk for e in emails], status=Status.SENDING).update(
-        status=Case(When(attempts=1, then=Value(Status.QUEUED)), default=Value(Status.RETRYING)),
-        attempts=F("attempts") - 1,
-        lease_expires_at=None,
-    )
-
-
-def _hold_waiting_mail(*, until):
-    """The server cannot be reached: no waiting mail is tried before `until` (each try would
-    wait out its own connection timeout); none spends an attempt."""
-    OutboundEmail.objects.filter(status__in=OutboundEmail.NOT_STARTED).filter(
-        Q(next_attempt_at=None) | Q(next_attempt_at__lt=until)
-    ).update(next_attempt_at=until)
-
-
-def _mark(email, **fields):
-    """Write what became of a mail this job was sending (its lease ends with it)."""
-    OutboundEmail.objects.filter(pk=email.pk, status=Status.SENDING).update(
-        **{"lease_expires_at": None, "next_attempt_at": None, **fields}
-    )
-
-
-def backoff(attempt: int) -> float:
-    """Seconds before retry number `attempt`: doubling from the base delay, capped, with full
-    jitter in its upper half so that mails failed together do not come back together."""
-    ceiling = min(
-        settings.VERIFICATION_MAIL_RETRY_DELAY * 2 ** (attempt - 1),
-        settings.VERIFICATION_MAIL_RETRY_MAX_DELAY,
-    )
-    return random.uniform(ceiling / 2, ceiling)  # not a secret: `random` is fine here
-
-
-def _record_failure(email, error):
-    """Write the failure on the record; return when it is due again (None: given up)."""
-    give_up = smtp.is_permanent(error) or email.attempts >= settings.VERIFICATION_MAIL_MAX_ATTEMPTS
-    retry_at = None if give_up else clock.now() + timedelta(seconds=backoff(email.attempts))
-    _mark(
-        email,
-        status=Status.FAILED if give_up else Status.RETRYING,
-        next_attempt_at=retry_at,
-        last_error=f"{type(error).__name__}: {error}"[:2000],
-    )
-    logger.warning(
-        "Mail %s attempt %s failed (%s): %s",
-        email.pk,
-        email.attempts,
-        "giving up" if give_up else f"retry at {retry_at:%H:%M:%S}",
-        type(error).__name__,
-    )
-    if retry_at is not None:
-        wake_a_worker(not_before=retry_at)
-    return retry_at
 
 
 # --- Operators (the admin's actions) -----------------------------------------------------
