@@ -8,7 +8,9 @@ templates and sends them with Django's SMTP backend over one open connection.
 Burst: `--requests` password resets posted by 8 clients through gunicorn (2 workers) while
 one `qcluster` with default settings delivers to a sink that takes `--delay` seconds to accept
 each message: mails/s from the first POST to the last arrival, submit-to-inbox p50/p95.
-`--connections` adds the same case with that many SMTP sessions per worker.
+`--connections` adds the same case with that many SMTP sessions per worker;
+`--provider-connections` adds it against a provider that refuses connections past that many
+("421 try later"), counting the refusals and the mails charged an attempt for one.
 """
 
 import argparse
@@ -88,9 +90,10 @@ def drain(kind, mails):
         return result
 
 
-def burst(kind, requests, delay, connections=None):
+def burst(kind, requests, delay, connections=None, provider_limit=None):
     overrides = {"VERIFICATION_SMTP_CONNECTIONS": str(connections)} if connections else {}
-    with tempfile.TemporaryDirectory() as tmp, SmtpSink(delay=delay) as sink, database(kind, tmp) as url:
+    sink = SmtpSink(delay=delay, max_connections=provider_limit)
+    with tempfile.TemporaryDirectory() as tmp, sink, database(kind, tmp) as url:
         stack = Stack(database_url=url, smtp_port=sink.port, tmp_path=Path(tmp), **NO_LIMITS, **overrides)
         emails = stack.make_users(requests + 1)
         with stack.qcluster() as cluster, stack.web(workers=2):
@@ -110,6 +113,8 @@ def burst(kind, requests, delay, connections=None):
             }
         result["database_is_locked"] = stack.log().count("database is locked")
         result["sent_twice"] = len(sink.raw) - len({message["Message-ID"] for message in sink.messages})
+        result["connections_refused"] = sink.connections_refused
+        result["attempts_failed"] = stack.log().count("failed (retry")
         return result
 
 
@@ -119,18 +124,25 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--delay", type=float, default=0.5)
     parser.add_argument("--connections", type=int, help="also run the burst with this many sessions")
+    parser.add_argument(
+        "--provider-connections", type=int, help="also run the burst against a provider allowing this many"
+    )
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
 
     kinds = ["sqlite"] + (["postgres"] if postgres_url() else [])
-    bursts = {"burst": None} | ({f"burst_{args.connections}": args.connections} if args.connections else {})
+    bursts = {"burst": {}}
+    if args.connections:
+        bursts[f"burst_{args.connections}"] = {"connections": args.connections}
+    if args.provider_connections:
+        bursts[f"burst_provider_{args.provider_connections}"] = {"provider_limit": args.provider_connections}
     runs = {}
     for _ in range(args.runs):
         for kind in kinds:
             runs.setdefault(kind, []).append(drain(kind, args.mails))
-            for name, connections in bursts.items():
+            for name, options in bursts.items():
                 runs.setdefault(f"{kind} {name}", []).append(
-                    burst(kind, args.requests, args.delay, connections)
+                    burst(kind, args.requests, args.delay, **options)
                 )
     result = {
         "machine": machine(),
@@ -152,16 +164,21 @@ def main(argv=None):
             (f"{kind}: mails that arrived twice", fmt(s["sent_twice"])),
             (f"{kind}: cluster RSS / PSS MB (6 processes)", medians(s, "cluster_rss_mb", "cluster_pss_mb")),
         ]
-        for name, connections in bursts.items():
+        for name, options in bursts.items():
             s = result["summary"][f"{kind} {name}"]
-            sessions = connections or "default"
-            delay_ms = f"{args.delay * 1000:.0f}"
-            label = f"{kind}: burst, {args.requests} resets, SMTP {delay_ms} ms, {sessions} sessions"
+            label = f"{kind}: burst, {args.requests} resets, SMTP {args.delay * 1000:.0f} ms"
+            label += f", {options.get('connections', 'default')} sessions"
+            if "provider_limit" in options:
+                label += f", provider allows {options['provider_limit']} connections"
             rows += [
                 (f"{label}: mails/s", fmt(s["mails_per_s"])),
                 (f"{label}: inbox p50 / p95 ms", medians(s, "inbox_p50_ms", "inbox_p95_ms")),
                 (f"{label}: cluster RSS / PSS MB", medians(s, "cluster_rss_mb", "cluster_pss_mb")),
                 (f"{label}: locked / twice", medians(s, "database_is_locked", "sent_twice")),
+                (
+                    f"{label}: connections refused / attempts failed",
+                    medians(s, "connections_refused", "attempts_failed"),
+                ),
             ]
     if "postgres" not in kinds:
         rows.append(("postgres", "skipped: PostgreSQL not reachable (TEST_POSTGRES_URL)"))

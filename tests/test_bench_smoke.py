@@ -21,7 +21,10 @@ pytestmark = [
     "module, args",
     [
         ("bench.request_path", ["--requests", "8", "--slow-requests", "2", "--runs", "1"]),
-        ("bench.delivery", ["--mails", "30", "--requests", "10", "--runs", "1"]),
+        (
+            "bench.delivery",
+            ["--mails", "30", "--requests", "10", "--runs", "1", "--provider-connections", "3"],
+        ),
         ("bench.reset_timing", ["--requests", "5", "--runs", "1"]),
     ],
 )
