@@ -197,9 +197,7 @@ def test_a_provider_that_allows_fewer_connections_gets_as_many_as_it_allows_and_
     assert len(smtp_sink.wait_for(40)) == 40
     assert smtp_sink.connections_refused >= 1 and smtp_sink.most_in_flight == 3
     # A refused connection is not the mail's failure: none spent an attempt on it or waited.
-    assert set(OutboundEmail.objects.values_list("status", "attempts", "last_error")) == {
-        (Status.SENT, 1, "")
-    }
+    assert set(OutboundEmail.objects.values_list("status", "attempts")) == {(Status.SENT, 1)}
 
 
 def test_a_provider_busy_with_other_workers_sessions_is_not_taken_for_down(

@@ -69,6 +69,8 @@ class _Job:
         self.sending = {}  # Future -> the mail it sends
         # Until a send succeeds, one at a time: a server that is down then costs one timeout.
         self.server_answers = smtp.has_open_session()
+        self.answered = False  # a send of this job succeeded
+        self.unreachable_in_a_row = 0  # sends that could not reach the server, since the last success
         self.server_down = False
 
     def run(self):
@@ -128,19 +130,30 @@ class _Job:
     def _finish(self, email, error):
         if error is None:
             _mark(email, status=Status.SENT, sent_at=clock.now())
-            self.server_answers = True
+            self.server_answers = self.answered = True
+            self.unreachable_in_a_row = 0
             return
         if smtp.refused_session(error):
             # The provider allows no more connections from us: the mail is not at fault, and
             # the sessions open here or in other workers send it.
-            _release([email])
+            _release([email], reason=error)
             if not smtp.sessions_allowed():  # none here: come back, in case none is open anywhere
                 wake_a_worker(not_before=smtp.may_ask_again_at())
             return
         retry_at = _record_failure(email, error)
-        if smtp.is_unreachable(error) and not self.server_down:
+        if smtp.is_unreachable(error):
+            self.unreachable_in_a_row += 1
+        if not self.server_down and self._every_send_would_fail(error):
             self.server_down = True
             _hold_waiting_mail(until=retry_at or clock.now() + timedelta(seconds=backoff(1)))
+
+    def _every_send_would_fail(self, error):
+        """The server refused us (our password, our address), or cannot be reached: before
+        any send of this job succeeded, or twice in a row. One session that times out while
+        the others deliver is that session's trouble, not the server's."""
+        if smtp.is_about_the_sender(error):
+            return True
+        return smtp.is_unreachable(error) and (not self.answered or self.unreachable_in_a_row >= 2)
 
 
 def _error_of(call, *args):
@@ -155,6 +168,7 @@ def _claim_batch(limit):
     """Claim up to `limit` due mails, codes and links first, as far as the send-rate cap
     allows; return them and, when the cap held some back, the seconds until it allows more."""
     now = clock.now()
+    _fail_abandoned_last_attempts(now)
     with transaction.atomic():
         allowance = sendrate.open_allowance(now)
         allowed = sendrate.allowed(allowance, limit)
@@ -169,12 +183,30 @@ def _claim_batch(limit):
     return list(batch), sendrate.seconds_until_next(allowance) if held_back else 0
 
 
-def _release(emails):
-    """Put claimed mails that this job did not try back in the queue, their attempt uncounted."""
+def _fail_abandoned_last_attempts(now):
+    """A mail whose worker stopped while sending it on its last attempt (killed by the job
+    timeout behind a provider slower than that, or by the machine) is not tried again: each
+    try may cost a worker, and the provider may have taken it already."""
+    OutboundEmail.objects.filter(
+        status=Status.SENDING,
+        lease_expires_at__lt=now,
+        attempts__gte=settings.VERIFICATION_MAIL_MAX_ATTEMPTS,
+    ).update(
+        status=Status.FAILED,
+        lease_expires_at=None,
+        last_error="The worker stopped while sending it, on its last attempt.",
+    )
+
+
+def _release(emails, *, reason=None):
+    """Put claimed mails that this job did not try back in the queue, their attempt uncounted
+    (with the `reason`, when one kept them from going, for staff to read)."""
+    reason_field = {"last_error": f"{type(reason).__name__}: {reason}"[:2000]} if reason else {}
     OutboundEmail.objects.filter(pk__in=[e.pk for e in emails], status=Status.SENDING).update(
         status=Case(When(attempts=1, then=Value(Status.QUEUED)), default=Value(Status.RETRYING)),
         attempts=F("attempts") - 1,
         lease_expires_at=None,
+        **reason_field,
     )
 
 

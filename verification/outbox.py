@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import translation
 from django_q.brokers import get_broker
 from django_q.brokers.orm import ORM
@@ -88,9 +88,11 @@ def retry_now(queryset: QuerySet[OutboundEmail]) -> int:
 
 
 def cancel(queryset: QuerySet[OutboundEmail]) -> int:
-    """Stop mails that have not gone out yet; their codes and links are never issued."""
-    return queryset.filter(status__in=OutboundEmail.NOT_STARTED).update(
-        status=Status.CANCELLED, next_attempt_at=None
+    """Stop mails that have not gone out yet, and mails whose worker stopped while sending them
+    (their lease ran out); their codes and links are never issued."""
+    abandoned = Q(status=Status.SENDING, lease_expires_at__lt=clock.now())
+    return queryset.filter(Q(status__in=OutboundEmail.NOT_STARTED) | abandoned).update(
+        status=Status.CANCELLED, next_attempt_at=None, lease_expires_at=None
     )
 
 

@@ -28,10 +28,14 @@ def open_allowance(now):
             [SendAllowance(pk=1, tokens=capacity(rate), refilled_at=now)], ignore_conflicts=True
         )
         bucket = SendAllowance.objects.select_for_update().get(pk=1)
-    # A clock behind the last refill (another machine's) adds nothing rather than taking away.
-    elapsed = max(0.0, (now - bucket.refilled_at).total_seconds())
+    if bucket.refilled_at > now:
+        # Written by a clock ahead of this one (another machine's, or this one's before it was
+        # set back): refill from now on, or the bucket would stay empty until that time.
+        bucket.refilled_at = now
+        bucket.save(update_fields=["refilled_at"])
+    elapsed = (now - bucket.refilled_at).total_seconds()
     bucket.tokens = min(capacity(rate), bucket.tokens + elapsed * rate)
-    bucket.refilled_at = max(now, bucket.refilled_at)
+    bucket.refilled_at = now
     return bucket
 
 

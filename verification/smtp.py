@@ -44,6 +44,20 @@ AT_ONCE = 0.02
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
 
 
+def _worth_a_new_connection(error):
+    """True when a send over a kept connection failed because of that connection: the server
+    closed it (for idleness Postfix and Exim first say "421 ... timeout exceeded"), or answered
+    "try later" (4xx), which some providers do past a number of mails per connection (163:
+    "451 MI:DMC"). Either way the message was not taken, so sending it again at once over a
+    new connection cannot deliver it twice. A timeout is not such a failure: the server may be
+    slow, and may take the message after all."""
+    if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
+        return False
+    if isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500:
+        return True
+    return isinstance(error, DROPPED)
+
+
 def _current_settings():
     return (
         settings.EMAIL_BACKEND,
@@ -67,8 +81,8 @@ class _Session:
         self.backend.open()  # no-op when already open; sets EMAIL_TIMEOUT on the socket
         try:
             self.backend.send_messages([message])
-        except DROPPED:
-            if not reused:  # a server that drops a fresh connection would drop the next
+        except Exception as error:
+            if not (reused and _worth_a_new_connection(error)):
                 raise
             self.close()
             self.backend.open()
@@ -102,14 +116,16 @@ def _open_sessions():
 
 def send(message):
     """Send `message` over an idle session of this process; raise what the server answered.
-    A session whose connection failed is closed, so that its next use reconnects."""
+    A session whose send failed is closed, so that its next use reconnects."""
     session, started = _take_session(), time.monotonic()
     try:
         session.send(message)
         _took(time.monotonic() - started)
     except Exception as error:
-        if is_unreachable(error):
-            session.close()
+        # After a failure the connection's state is unknown (a refused message may leave it
+        # mid-transaction, and a provider may refuse every later message on it): the next
+        # send over this session opens a new one.
+        session.close()
         if refused_session(error):
             global _refused_until
             _refused_until = clock.now() + timedelta(seconds=settings.VERIFICATION_MAIL_RETRY_DELAY)
@@ -190,9 +206,20 @@ def refused_session(error):
     return isinstance(error, smtplib.SMTPConnectError) and 400 <= error.smtp_code < 500
 
 
+def is_about_the_sender(error):
+    """True when the server refused us rather than this message: our credentials (AUTH), or
+    any connection from us (a 5xx greeting). Every other mail would get the same answer."""
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return True
+    return isinstance(error, smtplib.SMTPConnectError) and not refused_session(error)
+
+
 def is_permanent(error):
-    """True for an SMTP 5xx answer: sending again would get the same. All else is worth a retry
-    (connection refused or dropped, timeouts, 4xx "try later")."""
+    """True for an SMTP 5xx answer about this message: sending it again would get the same.
+    All else is worth a retry (connection refused or dropped, timeouts, 4xx "try later", and
+    a refusal of the sender, which staff can mend)."""
+    if is_about_the_sender(error):
+        return False
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
     else:
