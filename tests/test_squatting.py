@@ -11,6 +11,7 @@ from accounts.models import User
 from accounts.tasks import sweep_accounts
 from tests.factories import UserFactory
 from tests.helpers import activate, activation_path, ask_for_code, mailed_code
+from verification import services as verification_services
 
 SIGNUP = reverse("accounts:signup")
 CONFIRM = reverse("accounts:password_reset_confirm")
@@ -91,6 +92,31 @@ def test_a_stranger_who_signs_up_after_the_owner_cannot_have_the_owner_activate_
     assert refused.context["form"].has_error("password", "wrong_password")
     assert not User.objects.get().is_active
     assert not signs_in("mallory", SQUATTER_PASSWORD)
+
+
+def test_a_stranger_who_signs_up_while_the_owner_confirms_the_link_gets_nothing_activated(
+    db, deliver, mailoutbox, time_machine, monkeypatch
+):
+    sign_up(deliver, "owner", "victim@example.com", OWNER_PASSWORD, ip="192.0.2.1")
+    link = activation_path(mailoutbox[-1])
+    time_machine.advance(seconds=61)
+    spend = verification_services._mark_used
+
+    def stranger_signs_up_as_the_link_is_spent(row):  # after the owner's request read it as usable
+        services.register_user(
+            username="stranger",
+            email="victim@example.com",
+            password=SQUATTER_PASSWORD,
+            client_ip="198.51.100.7",
+        )  # replaces the unproven sign-up and revokes its link
+        return spend(row)
+
+    monkeypatch.setattr(verification_services, "_mark_used", stranger_signs_up_as_the_link_is_spent)
+    response = Client().post(link, {"password": OWNER_PASSWORD})
+
+    assert response.status_code == 400  # the link died under it: nothing is activated
+    assert not User.objects.get(email="victim@example.com").is_active
+    assert not signs_in("stranger", SQUATTER_PASSWORD)
 
 
 def test_an_unsolicited_activation_mail_cannot_be_confirmed_without_the_strangers_password(

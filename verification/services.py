@@ -130,7 +130,9 @@ def _spend_attempt(row):
 
 
 def _mark_used(row):
-    return bool(OneTimeSecret.objects.filter(pk=row.pk, used_at=None).update(used_at=clock.now()))
+    """Spend `row` if it is still usable: read as usable a moment ago, it may have been
+    revoked since (a new sign-up for the address revokes the old one's link)."""
+    return bool(OneTimeSecret.objects.active().filter(pk=row.pk).update(used_at=clock.now()))
 
 
 # --- Links ----------------------------------------------------------------------------------
