@@ -108,7 +108,11 @@ class AdminLoginForm(ThrottledSignIn, AdminAuthenticationForm):
 
 
 class LoginForm(ThrottledSignIn, AuthenticationForm):
-    """Django's sign-in form, which also tells an account waiting for activation what to do."""
+    """Django's sign-in form. An account waiting for activation is answered like a wrong
+    password, and that answer says what to do about an account not activated yet: anyone can
+    sign up with someone's address and a username of their own, and an answer of its own for
+    that username would tell them whether the address already had a proven account (then
+    their sign-up made nothing)."""
 
     password = forms.CharField(
         label=_("Password"),
@@ -118,19 +122,21 @@ class LoginForm(ThrottledSignIn, AuthenticationForm):
     )
     error_messages = {
         **AuthenticationForm.error_messages,
-        "not_activated": _(
-            "This account is not activated yet. Open the link we mailed you, or ask for a new one below."
+        "invalid_login": _(
+            "That username and password do not match an active account. If you signed up and "
+            "have not opened the activation link we mailed you yet, open it first, or ask for a "
+            "new one below."
         ),
     }
 
     def confirm_login_allowed(self, user):
         if user.awaits_activation:
-            raise ValidationError(self.error_messages["not_activated"], code="not_activated")
+            raise self.get_invalid_login_error()
         super().confirm_login_allowed(user)
 
     @property
-    def needs_activation(self):
-        return self.has_error(NON_FIELD_ERRORS, "not_activated")
+    def refused(self):
+        return self.has_error(NON_FIELD_ERRORS, "invalid_login")
 
 
 class ActivationForm(forms.Form):

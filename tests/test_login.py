@@ -1,6 +1,8 @@
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import PASSWORD, UserFactory
+from tests.test_enumeration import comparable
 
 
 def test_an_active_user_signs_in_and_out(client, user):
@@ -13,22 +15,33 @@ def test_an_active_user_signs_in_and_out(client, user):
     assert not client.get(reverse("home")).context["user"].is_authenticated
 
 
-def test_an_account_awaiting_activation_is_told_how_to_activate(client, new_user):
-    response = client.post(reverse("accounts:login"), {"username": new_user.username, "password": PASSWORD})
+def test_an_account_awaiting_activation_is_answered_like_a_wrong_password_with_the_way_forward(
+    client, new_user
+):
+    right = client.post(reverse("accounts:login"), {"username": new_user.username, "password": PASSWORD})
+    wrong = Client().post(reverse("accounts:login"), {"username": new_user.username, "password": "wrong-one"})
 
-    assert response.status_code == 200
-    form = response.context["form"]
-    assert form.has_error("__all__", "not_activated")
-    assert reverse("accounts:resend_activation").encode() in response.content
-    assert "_auth_user_id" not in client.session
+    assert right.status_code == 200 and "_auth_user_id" not in client.session
+    assert right.context["form"].has_error("__all__", "invalid_login")
+    assert reverse("accounts:resend_activation").encode() in right.content
+    assert comparable(right, new_user.username) == comparable(wrong, new_user.username)
 
 
-def test_a_wrong_password_for_an_inactive_account_says_nothing_about_activation(client, new_user):
-    response = client.post(
-        reverse("accounts:login"), {"username": new_user.username, "password": "wrong-one"}
-    )
+def test_signing_in_after_a_sign_up_with_someones_address_tells_nothing_about_that_address(db, user, deliver):
+    # A stranger signs up with an address and a username of their own, then signs in: had
+    # the sign-up made an account (no proven one held the address), the answer would differ.
+    answers = []
+    for username, email in [("probe1", "nobody-here@example.org"), ("probe2", user.email)]:
+        stranger = Client(REMOTE_ADDR="198.51.100.9")
+        deliver(
+            stranger.post,
+            reverse("accounts:signup"),
+            {"username": username, "email": email, "password1": PASSWORD, "password2": PASSWORD},
+        )
+        signed_in = stranger.post(reverse("accounts:login"), {"username": username, "password": PASSWORD})
+        answers.append(comparable(signed_in, username))
 
-    assert response.context["form"].has_error("__all__", "invalid_login")
+    assert answers[0] == answers[1]
 
 
 def test_an_account_switched_off_by_staff_cannot_sign_in_or_reactivate(client, db):
@@ -39,7 +52,7 @@ def test_an_account_switched_off_by_staff_cannot_sign_in_or_reactivate(client, d
     )
 
     assert response.context["form"].has_error("__all__", "inactive")
-    assert not response.context["form"].needs_activation
+    assert reverse("accounts:resend_activation").encode() not in response.content
 
 
 def test_a_session_ends_when_staff_switch_the_account_off(client, user):
@@ -62,8 +75,6 @@ def test_sign_in_follows_only_local_next_urls(client, user):
 
 
 def test_sign_out_needs_a_post_with_csrf(user):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(user)
 

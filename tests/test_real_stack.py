@@ -47,7 +47,7 @@ def test_sign_up_activate_sign_in_and_reset_by_code_over_real_mail(site):
     link = link_in(text_body(activation_mail), "/accounts/activate/")
 
     refused = browser.submit("/accounts/login/", {"username": "ada", "password": PASSWORD})
-    assert "not activated yet" in refused.html
+    assert "not opened the activation link" in refused.html
     assert "Activate my account" in browser.open(link).html
     activated = browser.submit(link, {"password": PASSWORD})
     assert "Welcome, ada" in activated.html  # activated and signed in
