@@ -75,3 +75,18 @@ class PasswordChangeForm(SetPasswordMixin, CurrentPassword):
         self.validate_passwords()
         self.validate_password_for_user(self.user)
         return self.cleaned_data
+
+
+class UndoEmailChangeForm(SetPasswordMixin, forms.Form):
+    """The undo page: a new password, since whoever changed the address may know the old one."""
+
+    password1, password2 = password_fields()
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        self.validate_passwords()
+        self.validate_password_for_user(self.user)
+        return self.cleaned_data

@@ -2,14 +2,17 @@
 
 The new address proves itself with a code mailed to it; until then nothing changes. When it
 changes, the old address is told and may undo the change for VERIFICATION_EMAIL_UNDO_TTL: the
-undo restores it, ends every session and takes the password away, so that whoever made the
-change (with a stolen session or password) is out, and the owner sets a new password by code.
+undo restores it, ends every session and sets the password the owner chose on the undo page,
+so that whoever made the change (with a stolen session or password) is out. The undo link
+proves the mailbox as a code mailed there would; a code mailed after the undo could be burnt,
+or its mail allowance spent, by whoever was just thrown out, who knows the address.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import cast
 
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from accounts.models import EmailChange, User
@@ -92,14 +95,15 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
     return change
 
 
-def undo_email_change(*, token: str) -> User:
-    """Put back the address an undo link was mailed to, end every session, take the password
-    away and mail a reset code there; return the user. Raise InvalidLink or AddressTaken.
+def undo_email_change(*, token: str, password: str) -> User:
+    """Put back the address an undo link was mailed to, end every session and set `password`;
+    return the user. Raise InvalidLink or AddressTaken.
 
     Undoing a change rolls back every change made after it too (their undo links die, so the
     address it restores cannot be taken away again from one of them); the undo links of
     earlier changes stay alive, so that whoever made two changes cannot undo the second and
     so kill the owner's link to the first."""
+    password_hash = make_password(password)  # outside the transaction: SQLite's write lock
     with transaction.atomic():
         owner, change_id = consume_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
         user = cast(User, owner)
@@ -107,15 +111,11 @@ def undo_email_change(*, token: str) -> User:
         if change is None or change.undone_at is not None:
             raise InvalidLink("used")
         with _restored_on_failure(user):
-            _move(user, to=change.old_email, lock_out=True)
+            _move(user, to=change.old_email, password_hash=password_hash)
         user.email_changes.filter(completed_at__gte=change.completed_at, undone_at=None).update(
             undone_at=clock.now()
         )
         user.email_changes.pending().update(cancelled_at=clock.now())
-        # The owner has no password now: the code goes out whatever the address's limits
-        # say (strangers can spend those), and its history counts it for the code page.
-        ratelimit.record(Scope.MAIL_TO_ADDRESS, user.email)
-        queue_email(user=user, kind=Kind.PASSWORD_RESET)
     return user
 
 
@@ -129,9 +129,10 @@ def _restored_on_failure(user: User) -> Iterator[None]:
         raise
 
 
-def _move(user: User, *, to: str, lock_out: bool = False) -> None:
-    """Give `user` the proven address `to`: an unproven sign-up holding it goes; a proven
-    account holding it raises AddressTaken (the unique key decides a race)."""
+def _move(user: User, *, to: str, password_hash: str = "") -> None:
+    """Give `user` the proven address `to` (and the password behind `password_hash`, if one):
+    an unproven sign-up holding it goes; a proven account holding it raises AddressTaken (the
+    unique key decides a race)."""
     holder = User.objects.select_for_update().filter(email=to).exclude(pk=user.pk).first()
     if holder is not None:
         if not holder.awaits_activation:
@@ -139,11 +140,13 @@ def _move(user: User, *, to: str, lock_out: bool = False) -> None:
         holder.delete()
     user.email, user.email_verified_at = to, clock.now()
     user.session_epoch += 1
-    if lock_out:
-        user.set_unusable_password()
+    changed = ["email", "email_verified_at", "session_epoch"]
+    if password_hash:
+        user.password, user.password_changed_at = password_hash, clock.now()
+        changed += ["password", "password_changed_at"]
     try:
         with transaction.atomic():
-            user.save(update_fields=["email", "email_verified_at", "session_epoch", "password"])
+            user.save(update_fields=changed)
     except IntegrityError:
         raise AddressTaken(to) from None
     for purpose in SECRETS_OF_AN_ADDRESS:

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import activation_path, mailed_code
+from tests.helpers import activation_path, link_in, mailed_code, path_of
 from verification import services
 
 CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.5"}
@@ -192,7 +192,7 @@ def test_pages_rendered_without_a_request_are_translated_too(template):
 
 
 def test_address_change_mails_in_chinese(db, deliver, mailoutbox):
-    member = UserFactory()
+    member = UserFactory(username="李四")  # a name that is no English word
     client = Client(**CHINESE)
     client.force_login(member)
 
@@ -207,3 +207,9 @@ def test_address_change_mails_in_chinese(db, deliver, mailoutbox):
     code_mail, notice, confirmation = mailoutbox
     assert "验证码" in code_mail.subject and "更换" in notice.subject and "邮箱" in confirmation.subject
     assert "撤销" in notice.body and "撤销" in notice.alternatives[0][0]
+    undo = path_of(link_in(notice.body, "/accounts/email/undo/"))
+    owner = Client(**CHINESE)
+    for page in (owner.get(undo), owner.post(undo, {"password1": "a", "password2": "b"})):
+        assert untranslated_words(page.content.decode()) == []
+    undone = deliver(owner.post, undo, {"password1": PASSWORD + "-new", "password2": PASSWORD + "-new"})
+    assert untranslated_words(owner.get(undone.url).content.decode()) == []

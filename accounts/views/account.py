@@ -2,7 +2,7 @@
 the new address, undone from the old one), a change of password."""
 
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
@@ -14,9 +14,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
 from accounts import email_change, services
-from accounts.account_forms import EmailChangeCodeForm, EmailChangeForm, PasswordChangeForm
+from accounts.account_forms import (
+    EmailChangeCodeForm,
+    EmailChangeForm,
+    PasswordChangeForm,
+    UndoEmailChangeForm,
+)
 from accounts.mail import mask_address
-from accounts.views.address_cookie import RESET_ADDRESS
 from verification.models import Purpose
 from verification.ratelimit import client_ip
 from verification.services import InvalidCode, InvalidLink, read_link_token
@@ -103,36 +107,43 @@ class EmailChangeCancelView(LoginRequiredMixin, View):
 
 
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
 class EmailChangeUndoView(TemplateView):
-    """From the notice mailed to the old address. GET shows a button and changes nothing
-    (mail scanners open links); POST puts the old address back."""
+    """From the notice mailed to the old address. GET shows the form and changes nothing (mail
+    scanners open links); POST puts the old address back with the new password typed here,
+    and signs this browser in: the link proves the mailbox, as a mailed code would."""
 
     template_name = "accounts/email_change_undo.html"
 
     def get(self, request, token):
+        return self._answer(token, form=None)
+
+    def post(self, request, token):
+        return self._answer(token, form=request.POST)
+
+    def _answer(self, token, *, form):
         try:
             row, _change = read_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
         except InvalidLink as refused:
             return self.render_to_response({"refused": refused.reason}, status=400)
-        return self.render_to_response({"address": mask_address(row.user.email)})
-
-    def post(self, request, token):
+        form = UndoEmailChangeForm(form, user=row.user)
+        if not form.is_bound or not form.is_valid():
+            return self.render_to_response({"address": mask_address(row.user.email), "form": form})
         try:
-            user = email_change.undo_email_change(token=token)
+            user = email_change.undo_email_change(token=token, password=form.cleaned_data["password1"])
         except InvalidLink as refused:
             return self.render_to_response({"refused": refused.reason}, status=400)
         except email_change.AddressTaken:
             return self.render_to_response({"refused": "taken"}, status=409)
+        login(self.request, user)
         messages.success(
-            request,
+            self.request,
             _(
-                "Your address is back, and everyone is signed out of your account. We have mailed a "
-                "code to it: set a new password with it."
+                "Your address is back, with your new password, and everyone else is signed out of "
+                "your account."
             ),
         )
-        response = redirect("accounts:password_reset_confirm")
-        RESET_ADDRESS.remember(response, user.email)
-        return response
+        return redirect(ACCOUNT)
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
