@@ -224,6 +224,24 @@ def test_a_provider_busy_with_other_workers_sessions_is_not_taken_for_down(
     assert len(smtp_sink.wait_for(10)) == 10
 
 
+def test_a_worker_the_provider_refused_hands_the_job_to_another_a_second_later(
+    jobs_wait_in_the_queue, user, smtp_sink, time_machine
+):
+    smtp_sink.max_connections = 1
+    other_worker = smtplib.SMTP("127.0.0.1", smtp_sink.port)  # holds the provider's one connection
+    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(2))
+    delivery.deliver_due_mail()  # refused: the mail goes back, uncounted
+    OrmQ.objects.all().delete()
+
+    delivery.deliver_due_mail()  # a job that lands on this worker while the other one holds it
+
+    assert smtp_sink.connections_refused == 1  # it did not knock again
+    [handed_over] = OrmQ.objects.all()
+    assert handed_over.lock == time_machine.now + timedelta(seconds=1)
+    assert set(OutboundEmail.objects.values_list("status", "attempts")) == {(Status.QUEUED, 0)}
+    other_worker.quit()
+
+
 def test_a_job_out_of_time_leaves_the_rest_for_another_job(
     jobs_wait_in_the_queue, user, smtp_sink, monkeypatch
 ):

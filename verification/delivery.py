@@ -46,6 +46,9 @@ JOB_TIME = settings.Q_CLUSTER["timeout"] / 2
 # A job owns the mails it claimed this long: longer than a job may run, shorter than the
 # broker's redelivery of a lost job (Q_CLUSTER["retry"]), which then takes them over.
 LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 1.5)
+# A worker that may open no session hands a job on this much later: soon enough for mail,
+# and no busy loop while every worker waits out a provider's refusal.
+HAND_OVER_DELAY = timedelta(seconds=1)
 
 
 def compose(email: OutboundEmail) -> EmailMessage:
@@ -74,6 +77,9 @@ class _Job:
         self.server_down = False
 
     def run(self):
+        if not smtp.sessions_allowed():
+            self._hand_over()
+            return
         while True:
             claimed, pause = self._start_sends() if self._may_start() else (0, 0)
             if self.sending:
@@ -84,6 +90,12 @@ class _Job:
                 break
         if not self.server_down and time.monotonic() >= self.stop_at:
             wake_a_worker()  # another job takes up what is left
+
+    def _hand_over(self):
+        """This worker may open no session (the provider refused one, and other workers hold
+        its connections): leave the job to one of them, a second from now, if mail waits."""
+        if OutboundEmail.claimable().exists():
+            wake_a_worker(not_before=clock.now() + HAND_OVER_DELAY)
 
     def _may_start(self):
         return not self.server_down and time.monotonic() < self.stop_at
