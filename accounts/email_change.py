@@ -16,7 +16,14 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from accounts.models import EmailChange, User
-from accounts.services import Kind, TooManyTries, spend_code, spend_mail_allowance
+from accounts.services import (
+    AccountChanged,
+    Kind,
+    TooManyTries,
+    lock_unchanged,
+    spend_code,
+    spend_mail_allowance,
+)
 from verification import clock, ratelimit
 from verification.models import Purpose
 from verification.outbox import queue_email
@@ -87,6 +94,10 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
         bound_to=change.new_email,
     )
     with transaction.atomic(), _restored_on_failure(user):
+        try:
+            lock_unchanged(user)
+        except AccountChanged:  # an undo or a reset went first, and killed this code
+            raise InvalidCode.dead() from None
         _move(user, to=change.new_email)
         change.completed_at = clock.now()
         change.save(update_fields=["completed_at"])

@@ -102,6 +102,12 @@ class ThrottledSignIn:
                 ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
             raise
 
+    def confirm_login_allowed(self, user):
+        # An account awaiting activation is answered like a wrong password: see LoginForm.
+        if user.awaits_activation:
+            raise self.get_invalid_login_error()
+        super().confirm_login_allowed(user)
+
 
 class AdminLoginForm(ThrottledSignIn, AdminAuthenticationForm):
     """The admin's sign-in form, throttled like the site's (accounts/admin.py installs it)."""
@@ -128,11 +134,6 @@ class LoginForm(ThrottledSignIn, AuthenticationForm):
             "new one below."
         ),
     }
-
-    def confirm_login_allowed(self, user):
-        if user.awaits_activation:
-            raise self.get_invalid_login_error()
-        super().confirm_login_allowed(user)
 
     @property
     def refused(self):

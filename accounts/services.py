@@ -35,6 +35,24 @@ class TooManyTries(Exception):
         self.seconds = seconds
 
 
+class AccountChanged(Exception):
+    """Another request changed the account's password or address while this one ran (an
+    undo, a reset, a change): writing this one's change would undo that one."""
+
+
+def lock_unchanged(user: User, *, loaded_password: str | None = None) -> None:
+    """Lock `user`'s row for the current transaction, and raise AccountChanged unless its
+    password and session epoch are still what this request loaded (`loaded_password`: the
+    hash as loaded, when the object holds a new one already). Without it, a request that
+    loaded the user before an undo or a reset committed would write over what they did."""
+    password = user.password if loaded_password is None else loaded_password
+    unchanged = User.objects.select_for_update().filter(
+        pk=user.pk, password=password, session_epoch=user.session_epoch
+    )
+    if not list(unchanged.values_list("pk", flat=True)):
+        raise AccountChanged
+
+
 class UsernameTaken(Exception):
     """A parallel sign-up took the username between the form's check and the insert."""
 
@@ -88,7 +106,10 @@ def register_user(*, username: str, email: str, password: str, client_ip: str) -
         if not User.objects.filter(email=email).exists():
             raise UsernameTaken(username) from None
         # A parallel sign-up for this address committed first; now ours finds it.
-        _sign_up(username=username, email=email, password_hash=password_hash)
+        try:
+            _sign_up(username=username, email=email, password_hash=password_hash)
+        except IntegrityError:
+            raise UsernameTaken(username) from None
 
 
 def username_is_taken(username: str) -> bool:
@@ -104,6 +125,11 @@ def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
         return
     owner = User.objects.select_for_update().filter(email=email).first()
+    # Taken since the form looked (by a parallel sign-up): the same answer for every address,
+    # including one whose proven account would otherwise only be mailed.
+    holders = User.objects.filter(username__iexact=username)
+    if (holders.exclude(pk=owner.pk) if owner else holders).exists():
+        raise UsernameTaken(username)
     if owner is None:
         user = User.objects.create(username=username, email=email, password=password_hash, is_active=False)
         queue_email(user=user, kind=Kind.ACTIVATION)
@@ -193,7 +219,10 @@ def reset_password_with_code(*, email: str, code: str, password: str, client_ip:
     spend_code(
         email=email, code=code, purpose=Purpose.PASSWORD_RESET, user=user if may_recover(user) else None
     )
-    set_new_password(user=user, password=password)
+    try:
+        set_new_password(user=user, password=password)
+    except AccountChanged:  # an undo or another reset went first, and killed this code
+        raise InvalidCode.dead() from None
     return user
 
 
@@ -265,10 +294,14 @@ def set_new_password(*, user: User, password: str) -> None:
     the hash ends every session of the user (Django checks it on each request; a signed-in
     change keeps its own with update_session_auth_hash); the owner is told by mail. A code
     proves the address, so an account never activated is activated, with this password: a
-    password set by whoever signed up without proving the address never survives."""
+    password set by whoever signed up without proving the address never survives. Raise
+    AccountChanged if another request changed the password or address since `user` was
+    loaded."""
+    loaded_password = user.password
     user.set_password(password)  # hashing, outside the transaction
     user.password_changed_at = clock.now()
     with transaction.atomic():
+        lock_unchanged(user, loaded_password=loaded_password)
         user.save(update_fields=["password", "password_changed_at"])
         if user.awaits_activation:
             _prove_address(user)

@@ -7,11 +7,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts import email_change, services
 from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import link_in, mailed_code, path_of, wrong_code
 from tests.test_enumeration import comparable
 from verification.models import OneTimeSecret, Purpose
+from verification.services import InvalidCode
 
 ACCOUNT = reverse("accounts:account")
 CHANGE = reverse("accounts:email_change")
@@ -364,6 +366,61 @@ def signs_in_with(username, password):
     someone = Client()
     someone.post(reverse("accounts:login"), {"username": username, "password": password})
     return someone.get(reverse("home")).context["user"].is_authenticated
+
+
+def test_a_password_change_that_loaded_the_account_before_an_undo_cannot_write_over_it(
+    client, member, deliver, mailoutbox
+):
+    owners_address = member.email
+    owners_link = move_to(client, deliver, mailoutbox, "thief@example.net")
+    thiefs_request_loaded = User.objects.get(pk=member.pk)  # then Argon2 runs, and the undo commits
+
+    undo(deliver, owners_link)
+
+    with pytest.raises(services.AccountChanged):
+        services.set_new_password(user=thiefs_request_loaded, password="the-thiefs-passphrase")
+    member.refresh_from_db()
+    assert member.email == owners_address and member.check_password(NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("thiefs_request", ["confirm a second change", "reset by code at their address"])
+def test_a_code_spent_just_before_an_undo_commits_changes_nothing_after_it(
+    client, member, deliver, mailoutbox, time_machine, monkeypatch, thiefs_request
+):
+    owners_address = member.email
+    owners_link = move_to(client, deliver, mailoutbox, "thief@example.net")
+    time_machine.advance(seconds=61)
+    if thiefs_request == "confirm a second change":
+        ask_to_move(client, deliver, new_email="thief+2@example.net")
+        thief, module = (
+            (lambda code: email_change.confirm_email_change(user=member, code=code, client_ip="x")),
+            email_change,
+        )
+    else:
+        deliver(Client().post, reverse("accounts:password_reset"), {"email": "thief@example.net"})
+        thief, module = (
+            (
+                lambda code: services.reset_password_with_code(
+                    email="thief@example.net", code=code, password="the-thiefs-passphrase", client_ip="x"
+                )
+            ),
+            services,
+        )
+    code = mailed_code(mailoutbox[-1])
+    spend = module.spend_code
+
+    def the_owner_undoes_right_after_the_code_is_spent(**kwargs):
+        spend(**kwargs)
+        email_change.undo_email_change(
+            token=owners_link.rstrip("/").rsplit("/", 1)[-1], password=NEW_PASSWORD
+        )
+
+    monkeypatch.setattr(module, "spend_code", the_owner_undoes_right_after_the_code_is_spent)
+    with pytest.raises(InvalidCode):
+        thief(code)
+
+    member.refresh_from_db()
+    assert member.email == owners_address and member.check_password(NEW_PASSWORD)
 
 
 def test_the_account_page_is_never_cached(client, member):

@@ -1,3 +1,4 @@
+import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -27,7 +28,10 @@ def test_an_account_awaiting_activation_is_answered_like_a_wrong_password_with_t
     assert comparable(right, new_user.username) == comparable(wrong, new_user.username)
 
 
-def test_signing_in_after_a_sign_up_with_someones_address_tells_nothing_about_that_address(db, user, deliver):
+@pytest.mark.parametrize("sign_in_page", ["accounts:login", "admin:login"])
+def test_signing_in_after_a_sign_up_with_someones_address_tells_nothing_about_that_address(
+    db, user, deliver, sign_in_page
+):
     # A stranger signs up with an address and a username of their own, then signs in: had
     # the sign-up made an account (no proven one held the address), the answer would differ.
     answers = []
@@ -38,7 +42,7 @@ def test_signing_in_after_a_sign_up_with_someones_address_tells_nothing_about_th
             reverse("accounts:signup"),
             {"username": username, "email": email, "password1": PASSWORD, "password2": PASSWORD},
         )
-        signed_in = stranger.post(reverse("accounts:login"), {"username": username, "password": PASSWORD})
+        signed_in = stranger.post(reverse(sign_in_page), {"username": username, "password": PASSWORD})
         answers.append(comparable(signed_in, username))
 
     assert answers[0] == answers[1]

@@ -160,7 +160,11 @@ class PasswordChangeView(SignedInForm):
 
     def form_valid(self, form):
         user = self.request.user
-        services.set_new_password(user=user, password=form.cleaned_data["password1"])
+        try:
+            services.set_new_password(user=user, password=form.cleaned_data["password1"])
+        except services.AccountChanged:
+            form.add_error(None, _("Your account changed while this page was open. Sign in again."))
+            return self.form_invalid(form)
         update_session_auth_hash(self.request, user)  # this session stays; the others end
         messages.success(self.request, _("Your password is changed."))
         return super().form_valid(form)
