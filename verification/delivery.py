@@ -106,7 +106,9 @@ class _Job:
         some back."""
         sessions = smtp.sessions_allowed() if self.server_answers else min(1, smtp.sessions_allowed())
         free = sessions - len(self.sending)
-        if free < 1 or (self.sending and free < sessions / 2):  # claim in groups, not one by one
+        # Against a fast server, claim in groups rather than one by one (fewer transactions);
+        # against a slow one, a free session is not left waiting for others.
+        if free < 1 or (self.sending and free < sessions / 2 and not smtp.is_slow()):
             return 0, 0
         batch, pause = _claim_batch(free)
         if self.server_answers and len(batch) == free:

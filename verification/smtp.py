@@ -39,6 +39,8 @@ _threads, _threads_size = None, 0
 _send_seconds = None
 # Below this, the server never keeps a session waiting long enough for threads to pay.
 AT_ONCE = 0.02
+# Above this, a session left idle costs more than claiming mail for it alone.
+SLOW = 0.1
 
 # The server closed a kept connection between two jobs: open a new one and send again.
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
@@ -171,6 +173,12 @@ def answers_at_once():
     """True when the server accepts messages so fast that sending over several sessions
     would cost more CPU than it saves."""
     return _send_seconds is not None and _send_seconds < AT_ONCE
+
+
+def is_slow():
+    """True when a message keeps a session waiting much longer than a claim takes (a few ms),
+    or the server has not been timed yet: a free session should not wait for others."""
+    return _send_seconds is None or _send_seconds > SLOW
 
 
 def has_open_session():
