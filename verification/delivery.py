@@ -182,7 +182,6 @@ def _claim_batch(limit):
     """Claim up to `limit` due mails, codes and links first, as far as the send-rate cap
     allows; return them and, when the cap held some back, the seconds until it allows more."""
     now = clock.now()
-    _fail_abandoned_last_attempts(now)
     with transaction.atomic():
         allowance = sendrate.open_allowance(now)
         allowed = sendrate.allowed(allowance, limit)
@@ -195,21 +194,6 @@ def _claim_batch(limit):
     held_back = len(ids) == allowed < limit
     batch = OutboundEmail.objects.select_related("user").filter(pk__in=ids).order_by("priority", "pk")
     return list(batch), sendrate.seconds_until_next(allowance) if held_back else 0
-
-
-def _fail_abandoned_last_attempts(now):
-    """A mail whose worker stopped while sending it on its last attempt (killed by the job
-    timeout behind a provider slower than that, or by the machine) is not tried again: each
-    try may cost a worker, and the provider may have taken it already."""
-    OutboundEmail.objects.filter(
-        status=Status.SENDING,
-        lease_expires_at__lt=now,
-        attempts__gte=settings.VERIFICATION_MAIL_MAX_ATTEMPTS,
-    ).update(
-        status=Status.FAILED,
-        lease_expires_at=None,
-        last_error="The worker stopped while sending it, on its last attempt.",
-    )
 
 
 def _release(emails, *, reason=None):

@@ -176,12 +176,23 @@ class OutboundEmail(models.Model):
         return 0 if self.kind in self.WAITED_FOR else 1
 
     @classmethod
+    def abandoned(cls, *, last_attempt: bool | None = None):
+        """Mails whose sender stopped while sending them (its lease ran out); of those, the
+        ones on an attempt before the last (to be taken up again) or on the last (to be
+        failed: the sweep does it)."""
+        stopped = Q(status=cls.Status.SENDING, lease_expires_at__lt=clock.now())
+        if last_attempt is None:
+            return stopped
+        on_the_last = Q(attempts__gte=settings.VERIFICATION_MAIL_MAX_ATTEMPTS)
+        return stopped & (on_the_last if last_attempt else ~on_the_last)
+
+    @classmethod
     def claimable(cls):
-        """Mails a job may take now: due ones, and ones whose sender's lease ran out."""
+        """Mails a job may take now: due ones, and ones whose sender stopped before their
+        last attempt (a provider that kills workers costs at most the attempts allowed)."""
         now = clock.now()
         due = Q(status__in=cls.NOT_STARTED) & (Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
-        abandoned = Q(status=cls.Status.SENDING, lease_expires_at__lt=now)
-        return cls.objects.filter(due | abandoned)
+        return cls.objects.filter(due | cls.abandoned(last_attempt=False))
 
 
 class SendAllowance(models.Model):

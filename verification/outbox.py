@@ -90,8 +90,7 @@ def retry_now(queryset: QuerySet[OutboundEmail]) -> int:
 def cancel(queryset: QuerySet[OutboundEmail]) -> int:
     """Stop mails that have not gone out yet, and mails whose worker stopped while sending them
     (their lease ran out); their codes and links are never issued."""
-    abandoned = Q(status=Status.SENDING, lease_expires_at__lt=clock.now())
-    return queryset.filter(Q(status__in=OutboundEmail.NOT_STARTED) | abandoned).update(
+    return queryset.filter(Q(status__in=OutboundEmail.NOT_STARTED) | OutboundEmail.abandoned()).update(
         status=Status.CANCELLED, next_attempt_at=None, lease_expires_at=None
     )
 
@@ -121,6 +120,14 @@ def sweep_outbox() -> dict[str, object]:
     waiting = OutboundEmail.claimable().exists()
     if waiting:  # a lost job, a worker killed mid-batch: nothing else would come for it
         wake_a_worker()
+    # A mail whose worker stopped while sending it on its last attempt (killed by the job
+    # timeout behind a provider slower than that, or by the machine) is not tried again:
+    # each try may cost a worker, and the provider may have taken it already.
+    OutboundEmail.objects.filter(OutboundEmail.abandoned(last_attempt=True)).update(
+        status=Status.FAILED,
+        lease_expires_at=None,
+        last_error="The worker stopped while sending it, on its last attempt.",
+    )
     kept_since = now - timedelta(days=settings.VERIFICATION_RETENTION_DAYS)
     purged = {
         "emails": OutboundEmail.objects.filter(status__in=OutboundEmail.DONE, created_at__lt=kept_since),
