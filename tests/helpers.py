@@ -2,6 +2,7 @@
 
 import re
 
+from django.test import Client
 from django.urls import reverse
 
 
@@ -61,3 +62,10 @@ def sign_up(client, deliver, mailoutbox):
         },
     )
     return activation_path(mailoutbox[-1])
+
+
+def signs_in(username, password):
+    """Whether a fresh browser signs in with `username` and `password`."""
+    someone = Client()
+    someone.post(reverse("accounts:login"), {"username": username, "password": password})
+    return someone.get(reverse("home")).context["user"].is_authenticated

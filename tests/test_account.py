@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts import email_change, services
 from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import link_in, mailed_code, path_of, wrong_code
+from tests.helpers import link_in, mailed_code, path_of, signs_in, wrong_code
 from tests.test_enumeration import comparable
 from verification.models import OneTimeSecret, Purpose
 from verification.services import InvalidCode
@@ -359,13 +359,7 @@ def test_nothing_a_stranger_spends_can_keep_the_owner_from_undoing(
     assert undo(deliver, owners_link, owner).status_code == 302
 
     assert owner.get(ACCOUNT).context["user"].email == owners_address
-    assert signs_in_with(member.username, NEW_PASSWORD)
-
-
-def signs_in_with(username, password):
-    someone = Client()
-    someone.post(reverse("accounts:login"), {"username": username, "password": password})
-    return someone.get(reverse("home")).context["user"].is_authenticated
+    assert signs_in(member.username, NEW_PASSWORD)
 
 
 def test_a_password_change_that_loaded_the_account_before_an_undo_cannot_write_over_it(

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts import services
 from tests.factories import PASSWORD, UserFactory
-from tests.helpers import activation_path, ask_for_code, mailed_code
+from tests.helpers import activation_path, ask_for_code, mailed_code, sign_up
 from verification import ratelimit
 from verification.models import Purpose, RateLimitBucket
 
@@ -113,16 +113,7 @@ def test_limits_live_in_the_database_keyed_by_digest(user, deliver, client):
 
 
 def test_the_one_minute_cooldown_is_per_kind_of_mail(client, db, deliver, mailoutbox):
-    deliver(
-        client.post,
-        reverse("accounts:signup"),
-        {
-            "username": "ada",
-            "email": "ada@example.com",
-            "password1": "a-long-and-unusual-passphrase",
-            "password2": "a-long-and-unusual-passphrase",
-        },
-    )
+    sign_up(client, deliver, mailoutbox)
     deliver(client.post, RESET, {"email": "ada@example.com"})  # seconds later: another kind
     deliver(client.post, RESET, {"email": "ada@example.com"})  # the same kind: held back
 

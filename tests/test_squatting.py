@@ -10,7 +10,7 @@ from accounts import services
 from accounts.models import User
 from accounts.tasks import sweep_accounts
 from tests.factories import UserFactory
-from tests.helpers import activate, activation_path, ask_for_code, mailed_code
+from tests.helpers import activate, activation_path, ask_for_code, mailed_code, signs_in
 from verification import services as verification_services
 
 SIGNUP = reverse("accounts:signup")
@@ -30,12 +30,6 @@ def sign_up(deliver, username, email, password, ip="203.0.113.66"):
             "password2": password,
         },
     )
-
-
-def signs_in(username, password):
-    client = Client()
-    client.post(reverse("accounts:login"), {"username": username, "password": password})
-    return client.get(reverse("home")).context["user"].is_authenticated
 
 
 def test_recovering_a_squatted_address_activates_it_with_the_owners_password(
