@@ -196,10 +196,15 @@ def _claim_batch(limit):
     return list(batch), sendrate.seconds_until_next(allowance) if held_back else 0
 
 
+def _error_text(error):
+    """What staff read of a failure in `last_error`."""
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
 def _release(emails, *, reason=None):
     """Put claimed mails that this job did not try back in the queue, their attempt uncounted
     (with the `reason`, when one kept them from going, for staff to read)."""
-    reason_field = {"last_error": f"{type(reason).__name__}: {reason}"[:2000]} if reason else {}
+    reason_field = {"last_error": _error_text(reason)} if reason else {}
     OutboundEmail.objects.filter(pk__in=[e.pk for e in emails], status=Status.SENDING).update(
         status=Case(When(attempts=1, then=Value(Status.QUEUED)), default=Value(Status.RETRYING)),
         attempts=F("attempts") - 1,
@@ -241,7 +246,7 @@ def _record_failure(email, error):
         email,
         status=Status.FAILED if give_up else Status.RETRYING,
         next_attempt_at=retry_at,
-        last_error=f"{type(error).__name__}: {error}"[:2000],
+        last_error=_error_text(error),
     )
     logger.warning(
         "Mail %s attempt %s failed (%s): %s",
