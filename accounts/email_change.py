@@ -15,20 +15,27 @@ from typing import cast
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
-from accounts.models import EmailChange, User
+from accounts.models import EmailChange, User, email_change_code_key
 from accounts.services import (
     AccountChanged,
     Kind,
     TooManyTries,
     lock_unchanged,
-    spend_code,
     spend_mail_allowance,
 )
 from verification import clock, ratelimit
 from verification.models import Purpose
 from verification.outbox import queue_email
 from verification.ratelimit import Scope
-from verification.services import InvalidCode, InvalidLink, consume_link_token, revoke_secrets
+from verification.services import (
+    InvalidCode,
+    InvalidLink,
+    consume_link_token,
+    guess_code,
+    last_code_challenge,
+    open_code_challenge,
+    revoke_secrets,
+)
 
 # What an address change, or its undo, kills: every secret mailed to the address before.
 SECRETS_OF_AN_ADDRESS = [Purpose.ACTIVATION, Purpose.PASSWORD_RESET, Purpose.LOGIN, Purpose.EMAIL_CHANGE]
@@ -65,10 +72,19 @@ def resend_email_change_code(*, user: User, client_ip: str) -> None:
 
 def _mail_the_new_address(change: EmailChange) -> None:
     holder = User.objects.get_by_email(change.new_email)
-    if holder is not None and not holder.awaits_activation:
-        queue_email(user=holder, kind=Kind.EMAIL_IN_USE)
+    taken = holder is not None and not holder.awaits_activation
+    # A code row either way (none will match when the address is taken): the same work.
+    challenge = open_code_challenge(
+        address=email_change_code_key(change),
+        purpose=Purpose.EMAIL_CHANGE,
+        user=None if taken else change.user,
+    )
+    if taken:
+        queue_email(user=holder, kind=Kind.EMAIL_IN_USE, secret=challenge)
     else:
-        queue_email(user=change.user, kind=Kind.EMAIL_CHANGE_CODE, to_address=change.new_email)
+        queue_email(
+            user=change.user, kind=Kind.EMAIL_CHANGE_CODE, to_address=change.new_email, secret=challenge
+        )
 
 
 def cancel_email_change(*, user: User) -> None:
@@ -86,11 +102,11 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
     change = user.email_changes.pending().first()
     if change is None:
         raise InvalidCode.dead()
-    spend_code(
-        email=change.new_email,
-        code=code,
-        purpose=Purpose.EMAIL_CHANGE,
+    # The signed-in owner is told how many tries are left: the session proves who asks.
+    guess_code(
+        challenge=last_code_challenge(address=email_change_code_key(change), purpose=Purpose.EMAIL_CHANGE),
         user=user,
+        code=code,
         bound_to=change.new_email,
     )
     with transaction.atomic(), _restored_on_failure(user):

@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 
 from accounts import addresses, services
 from accounts.models import User
-from accounts.services import TooManyTries
+from accounts.services import CodesClosed, TooManyTries
 from verification import ratelimit
 from verification.ratelimit import Scope, client_ip
 
@@ -204,12 +204,25 @@ class CodeRefusals:
     code_error_messages = {
         "wrong_code": _("That code is wrong."),
         "dead_code": _("This code is wrong, used, expired or has had too many tries. Ask for a new one."),
+        # To a browser that did not ask for the code: see services.guess_code_at_address.
+        "code_refused": _(
+            "That code is not right, or it is no longer valid. Check the address and the code, "
+            "or ask for a new one."
+        ),
         "rate_limited": _("Too many tries. Try again in %(seconds)s seconds."),
+        "codes_closed": _(
+            "Too many wrong codes were tried for this address. Sign in with your password, or "
+            "from a browser you have signed in with before."
+        ),
     }
 
     def refuse_code(self, refused):
-        if isinstance(refused, TooManyTries):
+        if isinstance(refused, CodesClosed):
+            error = ValidationError(self.code_error_messages["codes_closed"], code="codes_closed")
+        elif isinstance(refused, TooManyTries):
             error = too_many_tries(self.code_error_messages["rate_limited"], refused.seconds)
+        elif refused.reason == "refused":
+            error = ValidationError(self.code_error_messages["code_refused"], code="code_refused")
         elif refused.attempts_left is None:
             error = ValidationError(self.code_error_messages["dead_code"], code="dead_code")
         else:

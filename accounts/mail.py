@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.debug import sensitive_variables
 
-from accounts.models import EmailChange
+from accounts.models import EmailChange, email_change_code_key
 from verification import services
 from verification.models import OutboundEmail, Purpose
 
@@ -31,16 +31,25 @@ def _activation_context(email):
     }
 
 
+def _code(email, purpose, *, address=None):
+    """A fresh code for the mail's challenge. A mail recorded before codes were asked for at
+    request time has none: its code is asked for now, at the user's address."""
+    secret = email.secret or services.open_code_challenge(
+        address=address or email.user.email, purpose=purpose, user=email.user
+    )
+    return services.write_code(secret=secret, bound_to=email.to_address if address else "")
+
+
 def _password_reset_context(email):
     return {
-        "code": services.issue_code(user=email.user, purpose=Purpose.PASSWORD_RESET),
+        "code": _code(email, Purpose.PASSWORD_RESET),
         "valid_minutes": settings.VERIFICATION_CODE_TTL // 60,
         "reset_url": _link(reverse("accounts:password_reset_confirm")),
     }
 
 
 def _login_code_context(email):
-    code = services.issue_code(user=email.user, purpose=Purpose.LOGIN)
+    code = _code(email, Purpose.LOGIN)
     # The address and code ride in the fragment, which browsers never send to a server: no
     # log, proxy or Referer sees them. The page's script fills them into its form.
     fragment = urlencode({"email": email.user.email, "code": code})
@@ -53,7 +62,8 @@ def _login_code_context(email):
 
 def _email_change_code_context(email):
     # Bound to the address it is mailed to: it proves that address and no other.
-    code = services.issue_code(user=email.user, purpose=Purpose.EMAIL_CHANGE, bound_to=email.to_address)
+    change = EmailChange(user=email.user, new_email=email.to_address)
+    code = _code(email, Purpose.EMAIL_CHANGE, address=email_change_code_key(change))
     return {"code": code, "valid_minutes": settings.VERIFICATION_CODE_TTL // 60}
 
 

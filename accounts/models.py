@@ -100,3 +100,9 @@ class EmailChange(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.old_email} → {self.new_email}"
+
+
+def email_change_code_key(change: EmailChange) -> str:
+    """What the code of a change is asked for: one account's move to the address (another
+    account's move there must not kill its code)."""
+    return f"{change.user_id}>{change.new_email}"

@@ -5,13 +5,15 @@ address answers the same way, and does the same database work, whether or not it
 account, so callers can show one page for all (no account enumeration).
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import cast
 
-from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
+from accounts import known_browser
 from accounts.models import User
 from verification import clock, ratelimit
 from verification.models import OutboundEmail, Purpose
@@ -19,9 +21,14 @@ from verification.outbox import queue_email
 from verification.ratelimit import Scope
 from verification.services import (
     InvalidCode,
-    check_code,
-    code_ttl,
+    TooManyGuesses,
     consume_activation_token,
+    count_wrong_guess,
+    forget_wrong_guesses,
+    guess_code,
+    guess_wait,
+    last_code_challenge,
+    open_code_challenge,
     read_activation_token,
     revoke_secrets,
 )
@@ -33,6 +40,23 @@ class TooManyTries(Exception):
     def __init__(self, seconds: int) -> None:
         super().__init__(f"try again in {seconds} s")
         self.seconds = seconds
+
+
+class CodesClosed(TooManyTries):
+    """So many wrong codes were tried at the address that none is taken any more, but from a
+    browser the account signed in with before (docs/security.md, "Guessing codes")."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+
+
+@dataclass(frozen=True)
+class Browser:
+    """What the browser that guesses a code proves of itself: the code it asked for (the id
+    in its signed address cookie), and the account it signed in with before, if any."""
+
+    asked_for: str = ""
+    signed_in_proof: str = ""  # accounts/known_browser.py
 
 
 class AccountChanged(Exception):
@@ -77,8 +101,20 @@ def mail_from_staff(*, user: User, kind: str, purpose: str) -> bool:
     admin). Return whether it was queued."""
     if ratelimit.spend(*_address_allowance(email=user.email, purpose=purpose)):
         return False
-    queue_email(user=user, kind=kind)
+    if purpose == Purpose.ACTIVATION:
+        queue_email(user=user, kind=kind)
+    else:
+        _mail_code(email=user.email, purpose=purpose, kind=kind, user=user)
     return True
+
+
+def _mail_code(*, email: str, purpose: str, kind: str, user: User | None, to: User | None = None) -> str:
+    """Record a code asked for `email`, for `user` (None: no account may use it), and the mail
+    that carries it (to `user`, or to `to`); return the code's id, which the asking browser
+    keeps (Browser.asked_for)."""
+    challenge = open_code_challenge(address=email, purpose=purpose, user=user)
+    queue_email(user=to or user, kind=kind, secret=challenge)
+    return str(challenge.pk)
 
 
 def seconds_until_next_mail(*, email: str, purpose: str) -> int:
@@ -175,7 +211,8 @@ def activate_account(*, token: str, password: str, client_ip: str) -> User:
     password proves this is the sign-up its reader made, not one a stranger made with their
     address (which the reader might activate by following the mail). Wrong passwords count
     against the client like wrong passwords at sign-in."""
-    check_password(user=read_activation_token(token).user, password=password, client_ip=client_ip)
+    signed_up = cast(User, read_activation_token(token).user)
+    check_password(user=signed_up, password=password, client_ip=client_ip)
     with transaction.atomic():
         user = cast(User, consume_activation_token(token))
         _prove_address(user)
@@ -199,16 +236,25 @@ def may_sign_in(user: User | None) -> bool:
     return user is not None and user.is_active
 
 
-def request_password_reset(*, email: str, client_ip: str) -> None:
+def request_password_reset(*, email: str, client_ip: str) -> str:
     """Mail a reset code to an account that may recover; anything else gets nothing,
-    through the same steps (a mail record without a recipient)."""
+    through the same steps (a code and a mail record without a recipient). Return the code's
+    id ("" when a limit refused)."""
     if spend_mail_allowance(email=email, purpose=Purpose.PASSWORD_RESET, client_ip=client_ip):
-        return
+        return ""
     user = User.objects.get_by_email(email)
-    queue_email(user=user if may_recover(user) else None, kind=Kind.PASSWORD_RESET)
+    return _mail_code(
+        email=email, purpose=Purpose.PASSWORD_RESET, kind=Kind.PASSWORD_RESET, user=_if(may_recover, user)
+    )
 
 
-def reset_password_with_code(*, email: str, code: str, password: str, client_ip: str) -> User:
+def _if(may: Callable[[User | None], bool], user: User | None) -> User | None:
+    return user if may(user) else None
+
+
+def reset_password_with_code(
+    *, email: str, code: str, password: str, client_ip: str, browser: Browser = Browser()
+) -> User:
     """Set the password of the account at `email` if `code` is its reset code; raise
     TooManyTries or InvalidCode otherwise. The guess is counted (and committed) first, so a
     refusal still spends a try."""
@@ -216,8 +262,8 @@ def reset_password_with_code(*, email: str, code: str, password: str, client_ip:
     if wait:
         raise TooManyTries(wait)
     user = User.objects.get_by_email(email)
-    spend_code(
-        email=email, code=code, purpose=Purpose.PASSWORD_RESET, user=user if may_recover(user) else None
+    guess_code_at_address(
+        email=email, code=code, purpose=Purpose.PASSWORD_RESET, user=_if(may_recover, user), browser=browser
     )
     try:
         set_new_password(user=user, password=password)
@@ -226,20 +272,31 @@ def reset_password_with_code(*, email: str, code: str, password: str, client_ip:
     return user
 
 
-def request_sign_in_code(*, email: str, client_ip: str) -> None:
-    """Mail a sign-in code to an active account; one never activated gets its activation
-    link instead (a code would sign in to an account that cannot sign in yet); anything
-    else gets nothing, through the same steps."""
+def may_sign_in_by_code(user: User | None) -> bool:
+    """Active accounts, but not staff: a mailed code alone never opens a staff session (a
+    mailbox is a weaker secret than a staff password)."""
+    return may_sign_in(user) and not (user.is_staff or user.is_superuser)  # type: ignore[union-attr]
+
+
+def request_sign_in_code(*, email: str, client_ip: str) -> str:
+    """Mail a sign-in code to an active account that may sign in by code; one never activated
+    gets its activation link instead (a code would sign in to an account that cannot sign in
+    yet); anything else gets nothing, through the same steps. Return the code's id ("" when a
+    limit refused)."""
     if spend_mail_allowance(email=email, purpose=Purpose.LOGIN, client_ip=client_ip):
-        return
+        return ""
     user = User.objects.get_by_email(email)
-    if user is not None and user.awaits_activation:
-        queue_email(user=user, kind=Kind.ACTIVATION)
-    else:
-        queue_email(user=user if may_sign_in(user) else None, kind=Kind.LOGIN_CODE)
+    awaits = user is not None and user.awaits_activation
+    if awaits:
+        # A code row all the same, which no account may use: the same work, and the code page
+        # answers alike. The mail carries the activation link instead.
+        return _mail_code(email=email, purpose=Purpose.LOGIN, kind=Kind.ACTIVATION, user=None, to=user)
+    return _mail_code(
+        email=email, purpose=Purpose.LOGIN, kind=Kind.LOGIN_CODE, user=_if(may_sign_in_by_code, user)
+    )
 
 
-def sign_in_with_code(*, email: str, code: str, client_ip: str) -> User:
+def sign_in_with_code(*, email: str, code: str, client_ip: str, browser: Browser = Browser()) -> User:
     """Return the active user whose sign-in code `code` is, or raise TooManyTries or
     InvalidCode. The code proves the address again; every other sign-in code of the user
     dies. Wrong codes count against the client like wrong passwords."""
@@ -250,7 +307,13 @@ def sign_in_with_code(*, email: str, code: str, client_ip: str) -> User:
         raise TooManyTries(wait)
     user = User.objects.get_by_email(email)
     try:
-        spend_code(email=email, code=code, purpose=Purpose.LOGIN, user=user if may_sign_in(user) else None)
+        guess_code_at_address(
+            email=email,
+            code=code,
+            purpose=Purpose.LOGIN,
+            user=_if(may_sign_in_by_code, user),
+            browser=browser,
+        )
     except InvalidCode:
         ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
         raise
@@ -260,33 +323,33 @@ def sign_in_with_code(*, email: str, code: str, client_ip: str) -> User:
     return user
 
 
-def spend_code(*, email: str, code: str, purpose: str, user: User | None, bound_to: str = "") -> None:
-    """Spend one guess at `user`'s `purpose` code, mailed to `email`; return if it is right,
-    raise InvalidCode otherwise (always, when `user` is None: no account may use it).
+def guess_code_at_address(
+    *, email: str, code: str, purpose: str, user: User | None, browser: Browser, bound_to: str = ""
+) -> None:
+    """Spend one guess at the last `purpose` code asked for `email`; return if it is `user`'s
+    and `code` is it (never, when `user` is None: no account may use it). Raise TooManyTries
+    when guesses at the address must wait, CodesClosed when they may not be made, and
+    InvalidCode otherwise.
 
-    What the page says (tries left, or dead) comes from the address's own history, the same
-    for every address: guesses since the last mail to it, within a code's lifetime. The code's
-    row, for an account, only decides whether this guess is right.
-    """
-    tries_left = _tries_left(email, ttl=code_ttl(purpose))
-    if not tries_left:
-        raise InvalidCode.dead()
-    ratelimit.hit(Scope.GUESS_AT_ADDRESS, email)
-    if user is not None:
-        try:
-            check_code(user=user, purpose=purpose, code=code, bound_to=bound_to)
-            return
-        except InvalidCode:
-            pass
-    raise InvalidCode.wrong(attempts_left=tries_left - 1)
-
-
-def _tries_left(email: str, *, ttl: int) -> int:
-    last_mail = max(ratelimit.recent_hits(Scope.MAIL_TO_ADDRESS, email), default=None)
-    if last_mail is None or last_mail <= clock.now().timestamp() - ttl:
-        return 0
-    guesses = sum(t >= last_mail for t in ratelimit.recent_hits(Scope.GUESS_AT_ADDRESS, email))
-    return max(settings.VERIFICATION_CODE_MAX_ATTEMPTS - guesses, 0)
+    The code's row counts the try and says how many are left; only the browser that asked
+    for that code is told (to any other, a wrong guess would say whether someone was mailed a
+    code for the address lately), and other browsers' tries are counted apart from its own.
+    Wrong guesses at all the address's codes are counted too:
+    past a few, guesses wait, but from the browser that asked for the last code or one the
+    account signed in with; past many, only the latter may guess."""
+    challenge = last_code_challenge(address=email, purpose=purpose)
+    asked_here = challenge is not None and browser.asked_for == str(challenge.pk)
+    known_here = known_browser.is_of(browser.signed_in_proof, user)
+    try:
+        guess_wait(address=email, waits_apply=not (asked_here or known_here), limit_applies=not known_here)
+    except TooManyGuesses as refused:
+        raise CodesClosed() if refused.seconds is None else TooManyTries(refused.seconds) from None
+    try:
+        guess_code(challenge=challenge, user=user, code=code, bound_to=bound_to, by_the_asker=asked_here)
+    except InvalidCode as refused:
+        count_wrong_guess(address=email)
+        raise refused if asked_here else InvalidCode.unexplained() from None
+    forget_wrong_guesses(address=email)
 
 
 def set_new_password(*, user: User, password: str) -> None:

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.known_browser.RememberSignIns",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -124,6 +125,12 @@ AUTH_PASSWORD_VALIDATORS = [
 VERIFICATION_CODE_LENGTH = env.int("VERIFICATION_CODE_LENGTH", default=6)
 VERIFICATION_CODE_TTL = env.int("VERIFICATION_CODE_TTL", default=10 * 60)
 VERIFICATION_CODE_MAX_ATTEMPTS = env.int("VERIFICATION_CODE_MAX_ATTEMPTS", default=5)
+# Wrong codes at one address (its reset and sign-in codes together) since the last right one:
+# from this many on, each guess waits longer (1 s, doubling, up to an hour)...
+VERIFICATION_GUESSES_BEFORE_WAITS = env.int("VERIFICATION_GUESSES_BEFORE_WAITS", default=10)
+# ...and at this many, no more guesses, but from a browser the account signed in with before
+# (NIST SP 800-63B 5.2.2: at most 100 failed attempts). docs/security.md, "Guessing codes".
+VERIFICATION_GUESSES_MAX = env.int("VERIFICATION_GUESSES_MAX", default=100)
 VERIFICATION_ACTIVATION_TTL = env.int("VERIFICATION_ACTIVATION_TTL", default=24 * 60 * 60)
 # Sign-in by an emailed code: on or off, and how long such a code lives.
 VERIFICATION_LOGIN_BY_CODE = env.bool("VERIFICATION_LOGIN_BY_CODE", default=True)

@@ -5,6 +5,8 @@ import re
 from django.test import Client
 from django.urls import reverse
 
+from verification import services
+
 
 def code_in(text):
     """The code a mail's text carries, on a line of its own."""
@@ -69,3 +71,16 @@ def signs_in(username, password):
     someone = Client()
     someone.post(reverse("accounts:login"), {"username": username, "password": password})
     return someone.get(reverse("home")).context["user"].is_authenticated
+
+
+def issue_code(*, user, purpose):
+    """Ask for a `purpose` code at `user`'s address and write it, as a request and the worker
+    do; return the code."""
+    challenge = services.open_code_challenge(address=user.email, purpose=purpose, user=user)
+    return services.write_code(secret=challenge)
+
+
+def guess(*, user, purpose, code):
+    """Guess at the last `purpose` code asked for `user`'s address, as the code pages do."""
+    challenge = services.last_code_challenge(address=user.email, purpose=purpose)
+    services.guess_code(challenge=challenge, user=user, code=code)

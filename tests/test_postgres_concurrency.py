@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
+from tests import helpers
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import wrong_code
 from verification import delivery, ratelimit, services
@@ -44,7 +45,7 @@ def in_parallel(count, call):
 
 def guess(user, code):
     def call():
-        services.check_code(user=user, purpose=Purpose.PASSWORD_RESET, code=code)
+        helpers.guess(user=user, purpose=Purpose.PASSWORD_RESET, code=code)
         return "ok"
 
     return call
@@ -52,7 +53,7 @@ def guess(user, code):
 
 def test_twenty_parallel_wrong_guesses_count_at_most_five_and_kill_the_code():
     user = UserFactory()
-    code = services.issue_code(user=user, purpose=Purpose.PASSWORD_RESET)
+    code = helpers.issue_code(user=user, purpose=Purpose.PASSWORD_RESET)
     wrong = wrong_code(code)
 
     results = in_parallel(20, guess(user, wrong))
@@ -65,7 +66,7 @@ def test_twenty_parallel_wrong_guesses_count_at_most_five_and_kill_the_code():
 
 def test_of_two_parallel_right_guesses_exactly_one_succeeds():
     user = UserFactory()
-    code = services.issue_code(user=user, purpose=Purpose.PASSWORD_RESET)
+    code = helpers.issue_code(user=user, purpose=Purpose.PASSWORD_RESET)
 
     results = in_parallel(2, guess(user, code))
 

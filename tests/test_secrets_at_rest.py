@@ -95,9 +95,9 @@ def test_no_code_rests_anywhere_after_a_refused_then_retried_delivery(
 
     caplog.set_level(logging.DEBUG)
     issued = []  # every code made, including the one whose mail the server refused
-    real_issue_code = services.issue_code
+    real_write_code = services.write_code
     monkeypatch.setattr(
-        services, "issue_code", lambda **kw: issued.append(real_issue_code(**kw)) or issued[-1]
+        services, "write_code", lambda **kw: issued.append(real_write_code(**kw)) or issued[-1]
     )
     smtp_sink.refuse_next(1, "451 4.3.0 Try again later")
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 import site_config.settings as configured
 from harness.processes import manage, site_environment
 from tests.factories import UserFactory
+from tests.helpers import issue_code
 from verification import services
 from verification.models import OneTimeSecret, Purpose
 
@@ -78,12 +79,12 @@ def test_a_mail_job_timeout_too_short_for_the_smtp_timeout_is_refused():
 def test_codes_come_from_secrets_as_zero_padded_digits(user, monkeypatch):
     monkeypatch.setattr(services.secrets, "randbelow", lambda bound: 42 if bound == 10**6 else 0)
 
-    assert services.issue_code(user=user, purpose=Purpose.PASSWORD_RESET) == "000042"
+    assert issue_code(user=user, purpose=Purpose.PASSWORD_RESET) == "000042"
 
 
 def test_only_a_keyed_digest_bound_to_user_and_purpose_is_stored(db):
     alice, bob = UserFactory(), UserFactory()
-    code = services.issue_code(user=alice, purpose=Purpose.PASSWORD_RESET)
+    code = issue_code(user=alice, purpose=Purpose.PASSWORD_RESET)
     stored = OneTimeSecret.objects.get()
 
     assert re.fullmatch(r"[0-9a-f]{64}", stored.digest) and code not in stored.digest

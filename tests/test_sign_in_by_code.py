@@ -114,7 +114,7 @@ def test_a_code_works_once_and_not_after_its_lifetime(
     time_machine.advance(seconds=61)
     code = ask_for_sign_in_code(client, deliver, user.email, mailoutbox)
     time_machine.advance(seconds=settings.VERIFICATION_LOGIN_CODE_TTL + 1)
-    assert enter(Client(), user.email, code).context["form"].has_error("code", "dead_code")
+    assert enter(client, user.email, code).context["form"].has_error("code", "dead_code")
 
 
 def test_a_new_code_kills_the_older_one(client, user, deliver, mailoutbox, time_machine):

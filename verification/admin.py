@@ -27,13 +27,14 @@ class OneTimeSecretAdmin(ReadOnlyAdmin):
         "created_at",
         "expires_at",
         "attempts",
+        "other_attempts",
         "max_attempts",
         "used_at",
     ]
     list_filter = ["purpose", "created_at"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user"]
-    exclude = ["digest"]
+    exclude = ["digest", "address_key"]
 
     @admin.display(description="state", ordering="state")
     def state(self, obj):

@@ -43,6 +43,20 @@ class OneTimeSecretQuerySet(models.QuerySet):
     def active(self):
         return self.filter(state=SecretState.ACTIVE)
 
+    def guessable(self, *, by_the_asker: bool):
+        """Codes that take a guess from the browser that asked for them, or (by_the_asker
+        False) from any other: alive, with tries left, used or not (a used code takes guesses
+        like a code no account may use, so that its use shows to nobody)."""
+        counter = "attempts" if by_the_asker else "other_attempts"
+        return self.filter(
+            state__in=[SecretState.ACTIVE, SecretState.USED], **{f"{counter}__lt": F("max_attempts")}
+        )
+
+    def spendable(self):
+        """Usable by the guess that was just counted: that guess may have taken the last try,
+        and may still be the right one."""
+        return self.filter(state__in=[SecretState.ACTIVE, SecretState.LOCKED])
+
 
 class OneTimeSecretManager(models.Manager.from_queryset(OneTimeSecretQuerySet)):
     def get_queryset(self):
@@ -53,19 +67,35 @@ class OneTimeSecretManager(models.Manager.from_queryset(OneTimeSecretQuerySet)):
 class OneTimeSecret(models.Model):
     """A code or a link nonce that proves its holder reads one user's mailbox.
 
-    Only a keyed digest of the secret is stored; the plaintext exists in the mail alone.
+    Only a keyed digest of the secret is stored; the plaintext exists in the mail alone. A
+    code's row is written when the code is asked for, for every address alike (it counts the
+    guesses, and says what the code page shows); the worker writes the code's digest when it
+    builds the mail.
     """
 
     # Random, so that links carry an id that says nothing about other users.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Empty for a code asked for an address that no account may use it at: it never matches.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="one_time_secrets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="one_time_secrets",
+        null=True,
+        blank=True,
     )
+    # A keyed digest of the address a code was asked for (codes only): its guesses are found
+    # by it, whether or not the address has an account.
+    address_key = models.CharField(max_length=64, blank=True, editable=False)
     purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
-    digest = models.CharField(max_length=64, editable=False)
+    # Empty until the worker writes the code (never, for a code that no account may use).
+    digest = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
     expires_at = models.DateTimeField(_("expires"))
+    # Guesses from the browser that asked for the code (all of them, for a link)...
     attempts = models.PositiveSmallIntegerField(_("wrong or right guesses"), default=0)
+    # ...and from any other browser, so that strangers' wrong guesses cannot kill the code for
+    # the one who asked for it. Each may make max_attempts.
+    other_attempts = models.PositiveSmallIntegerField(_("guesses from other browsers"), default=0)
     max_attempts = models.PositiveSmallIntegerField(_("max guesses"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
     # Set when a newer secret for the same purpose, or a completed reset, kills this one.
@@ -77,10 +107,27 @@ class OneTimeSecret(models.Model):
         verbose_name = _("code or activation link")
         verbose_name_plural = _("codes and activation links")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "purpose", "-created_at"])]
+        indexes = [
+            models.Index(fields=["user", "purpose", "-created_at"]),
+            models.Index(fields=["address_key", "purpose", "-created_at"]),
+        ]
 
     def __str__(self):
-        return f"{self.get_purpose_display()} for {self.user}"
+        return f"{self.get_purpose_display()} for {self.user or 'no account'}"
+
+
+class FailedGuesses(models.Model):
+    """Wrong codes guessed at one address since its last right one, across all its codes: the
+    account-wide bound of NIST SP 800-63B 5.2.2 (verification/services.py `guess_wait`).
+
+    Keyed by the address's digest, so every address, with an account or not, has the same."""
+
+    address_key = models.CharField(max_length=64, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.count} wrong codes, last at {self.last_at:%Y-%m-%d %H:%M}"
 
 
 def new_message_id():
@@ -155,6 +202,10 @@ class OutboundEmail(models.Model):
     # A job that claimed the mail owns it until then; after that another job may take it over.
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True)
+    # The code this mail carries: asked for by the request, written by the worker.
+    secret = models.ForeignKey(
+        OneTimeSecret, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
     message_id = models.CharField(_("Message-ID"), max_length=255, default=new_message_id, editable=False)
     created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)

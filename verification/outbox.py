@@ -28,21 +28,25 @@ from django_q.models import Failure
 from django_q.tasks import async_task
 
 from verification import clock, ratelimit
-from verification.models import OneTimeSecret, OutboundEmail, RateLimitBucket
+from verification.models import FailedGuesses, OneTimeSecret, OutboundEmail, RateLimitBucket
 
 logger = logging.getLogger(__name__)
 
 Status = OutboundEmail.Status
 
 
-def queue_email(*, user: AbstractBaseUser | None, kind: str, to_address: str = "") -> OutboundEmail:
+def queue_email(
+    *, user: AbstractBaseUser | None, kind: str, to_address: str = "", secret: OneTimeSecret | None = None
+) -> OutboundEmail:
     """Record a mail for `user` (None: nobody, see OutboundEmail.user), to `to_address` when
-    it is not the user's address, and wake a worker once the transaction commits."""
+    it is not the user's address, carrying the code of `secret` if one, and wake a worker
+    once the transaction commits."""
     email = OutboundEmail.objects.create(
         user_id=user.pk if user else None,
         kind=kind,
         to_address=to_address,
         language=translation.get_language() or "",
+        secret=secret,
     )
     transaction.on_commit(wake_a_worker)
     return email
@@ -132,6 +136,8 @@ def sweep_outbox() -> dict[str, object]:
     purged = {
         "emails": OutboundEmail.objects.filter(status__in=OutboundEmail.DONE, created_at__lt=kept_since),
         "secrets": OneTimeSecret.objects.filter(expires_at__lt=kept_since),
+        # Wrong codes at an address, a month after the last one, count no more.
+        "failed guesses": FailedGuesses.objects.filter(last_at__lt=kept_since),
         "rate limits": RateLimitBucket.objects.filter(updated_at__lt=now - ratelimit.longest_window()),
         "failed jobs": Failure.objects.filter(stopped__lt=kept_since),
     }

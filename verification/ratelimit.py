@@ -25,7 +25,6 @@ class Scope(StrEnum):
     MAIL_COOLDOWN = "mail_cooldown"
     REQUEST_FROM_CLIENT = "request_from_ip"
     CHECK_FROM_CLIENT = "check_from_ip"
-    GUESS_AT_ADDRESS = "guess_at_address"
     FAILED_SIGNIN_FROM_CLIENT = "failed_signin_from_ip"
     USERNAME_CLAIM = "username_claim"
 
@@ -46,12 +45,6 @@ def limits() -> dict[Scope, list[Rule]]:
         Scope.MAIL_COOLDOWN: [Rule(1, settings.VERIFICATION_MAIL_COOLDOWN)],
         Scope.REQUEST_FROM_CLIENT: [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
         Scope.CHECK_FROM_CLIENT: [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
-        # Not a limit: guesses at an address's code, whoever made them, kept as long as a code
-        # lives, so that the code page answers every address from the same history. A limit
-        # here would let a stranger lock the owner out of recovery.
-        Scope.GUESS_AT_ADDRESS: [
-            Rule(sys.maxsize, max(settings.VERIFICATION_CODE_TTL, settings.VERIFICATION_LOGIN_CODE_TTL))
-        ],
         Scope.FAILED_SIGNIN_FROM_CLIENT: [Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)],
         # Not a limit: usernames that sign-ups asked for, kept as long as an unproven sign-up
         # keeps its account, so that a username reads as taken after any sign-up, whether or

@@ -1,4 +1,4 @@
-"""Issue, check and consume one-time codes and activation links.
+"""Issue, guess and consume one-time codes and activation links.
 
 A secret is bound to one user and one purpose; issuing a new one revokes the older ones. Only
 `salted_hmac(purpose, user, secret)` is stored, and every check compares digests in constant
@@ -6,9 +6,11 @@ time. Guesses are counted on the row with one conditional UPDATE, so parallel gu
 go past the limit.
 """
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -20,23 +22,29 @@ from django.views.decorators.debug import sensitive_variables
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from verification import clock
-from verification.models import OneTimeSecret, Purpose, SecretState
+from verification.models import FailedGuesses, OneTimeSecret, Purpose, SecretState
 
 
 class InvalidCode(Exception):
-    """A code was refused: wrong with `attempts_left` tries to go, or dead (None)."""
+    """A code was refused: `reason` is "wrong" (with `attempts_left` tries to go), "dead", or
+    "refused" (told no more: see accounts.services.guess_code_at_address)."""
 
-    def __init__(self, *, attempts_left: int | None = None) -> None:
-        super().__init__("wrong code" if attempts_left else "no usable code")
+    def __init__(self, reason: str, *, attempts_left: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
         self.attempts_left = attempts_left
 
     @classmethod
     def wrong(cls, *, attempts_left: int) -> "InvalidCode":
-        return cls(attempts_left=attempts_left or None)
+        return cls("wrong", attempts_left=attempts_left) if attempts_left else cls.dead()
 
     @classmethod
     def dead(cls) -> "InvalidCode":
-        return cls(attempts_left=None)
+        return cls("dead")
+
+    @classmethod
+    def unexplained(cls) -> "InvalidCode":
+        return cls("refused")
 
 
 class InvalidLink(Exception):
@@ -80,11 +88,35 @@ def _store_secret(*, user, purpose, secret, ttl, max_attempts, bound_to="", repl
 
 
 def revoke_secrets(*, user: AbstractBaseUser, purpose: str) -> None:
-    """Kill every usable secret of the user for `purpose` (after a reset, or on demand)."""
-    OneTimeSecret.objects.active().filter(user=user, purpose=purpose).update(revoked_at=clock.now())
+    """Kill every usable secret of the user for `purpose` (after a reset, or on demand). A
+    link dies; a code is let go of (it matches no account from now on), so that to whoever
+    guesses at it, it reads as before: what the account does shows to nobody."""
+    usable = OneTimeSecret.objects.active().filter(user=user, purpose=purpose)
+    usable.filter(address_key="").update(revoked_at=clock.now())
+    usable.exclude(address_key="").update(user=None)
 
 
 # --- Codes -------------------------------------------------------------------------------
+#
+# A code is asked for an address: `open_code_challenge` writes its row at once, for every
+# address alike (with no user when no account may use it), and the worker writes the code
+# into it (`write_code`). A guess is counted on that row (`guess_code`): the row alone decides
+# right or wrong and how many tries are left. Across all the codes of an address, wrong
+# guesses since the last right one are counted too (`FailedGuesses`), and past a few of them
+# a guess must wait (`guess_wait`).
+
+
+class TooManyGuesses(Exception):
+    """Too many wrong codes at this address: wait `seconds`, or (None) no more guesses."""
+
+    def __init__(self, seconds: int | None) -> None:
+        super().__init__("no more guesses" if seconds is None else f"wait {seconds} s")
+        self.seconds = seconds
+
+
+def address_key(address: str) -> str:
+    """The keyed digest an address's codes and failed guesses are found by."""
+    return salted_hmac("verification.address", address, algorithm="sha256").hexdigest()
 
 
 def code_ttl(purpose: str) -> int:
@@ -94,45 +126,112 @@ def code_ttl(purpose: str) -> int:
     return settings.VERIFICATION_CODE_TTL
 
 
-def issue_code(*, user: AbstractBaseUser, purpose: str, bound_to: str = "") -> str:
-    """Return a fresh numeric code for `user`; only its digest is kept."""
-    length = settings.VERIFICATION_CODE_LENGTH
-    code = f"{secrets.randbelow(10**length):0{length}d}"
-    _store_secret(
+@transaction.atomic
+def open_code_challenge(*, address: str, purpose: str, user: AbstractBaseUser | None) -> OneTimeSecret:
+    """Record that a code for `purpose` was asked for `address`, for `user` (None: no account
+    may use it, and no code will match). The older codes asked for the address die."""
+    key = address_key(address)
+    now = clock.now()
+    OneTimeSecret.objects.active().filter(address_key=key, purpose=purpose).update(revoked_at=now)
+    return OneTimeSecret.objects.create(
         user=user,
+        address_key=key,
         purpose=purpose,
-        secret=code,
-        bound_to=bound_to,
-        ttl=code_ttl(purpose),
+        created_at=now,
+        expires_at=now + timedelta(seconds=code_ttl(purpose)),
         max_attempts=settings.VERIFICATION_CODE_MAX_ATTEMPTS,
     )
+
+
+def write_code(*, secret: OneTimeSecret, bound_to: str = "") -> str:
+    """Return a fresh code for the challenge `secret`, whose row keeps only its digest. Each
+    delivery attempt writes a new one (the code of a mail that may be lost dies with it)."""
+    length = settings.VERIFICATION_CODE_LENGTH
+    code = f"{secrets.randbelow(10**length):0{length}d}"
+    digest = next(_digests(user_id=secret.user_id, purpose=secret.purpose, secret=code, bound_to=bound_to))
+    OneTimeSecret.objects.filter(pk=secret.pk).update(digest=digest)
     return code
 
 
-@sensitive_variables("code")
-def check_code(*, user: AbstractBaseUser, purpose: str, code: str, bound_to: str = "") -> None:
-    """Consume the user's current code if `code` is it; raise InvalidCode otherwise.
+def last_code_challenge(*, address: str, purpose: str) -> OneTimeSecret | None:
+    """The code last asked for `address` for `purpose`, usable or not, if any."""
+    return OneTimeSecret.objects.filter(address_key=address_key(address), purpose=purpose).first()
 
-    Every guess, right or wrong, spends one attempt first, so a code that has taken its
-    last wrong guess stays dead even for the right value.
-    """
-    row = OneTimeSecret.objects.active().filter(user=user, purpose=purpose).first()
-    if row is None or not _spend_attempt(row):
+
+@sensitive_variables("code")
+def guess_code(
+    *,
+    challenge: OneTimeSecret | None,
+    user: AbstractBaseUser | None,
+    code: str,
+    bound_to: str = "",
+    by_the_asker: bool = True,
+) -> None:
+    """Spend one try of `challenge`, and use it up if `code` is its code and it was asked for
+    `user`; raise InvalidCode otherwise (wrong with the tries left, or dead).
+
+    Every guess, right or wrong, spends its try first, so a code that has taken its last
+    wrong guess stays dead even for the right value; the guess that takes the last try may
+    still be right. The browser that asked for the code has its tries, every other browser
+    together has as many (`by_the_asker`): strangers cannot kill the asker's code."""
+    if challenge is None or not _spend_attempt(challenge, by_the_asker=by_the_asker):
         raise InvalidCode.dead()
-    if not _matches(row, code, bound_to):
-        raise InvalidCode.wrong(attempts_left=row.max_attempts - row.attempts - 1)
-    if not _mark_used(row):
+    right = _matches(challenge, code, bound_to)  # computed for every address alike
+    if not (right and user is not None and challenge.user_id == user.pk and challenge.used_at is None):
+        spent = challenge.attempts if by_the_asker else challenge.other_attempts
+        raise InvalidCode.wrong(attempts_left=challenge.max_attempts - spent - 1)
+    if not _mark_used(challenge):
         raise InvalidCode.dead()  # a parallel right guess got there first
 
 
-def _spend_attempt(row):
-    return bool(OneTimeSecret.objects.active().filter(pk=row.pk).update(attempts=F("attempts") + 1))
+def guess_wait(*, address: str, waits_apply: bool = True, limit_applies: bool = True) -> None:
+    """Raise TooManyGuesses when a guess at `address`'s codes must wait (from the
+    VERIFICATION_GUESSES_BEFORE_WAITS-th wrong one since the last right one, doubling from a
+    second up to an hour), or may not be made (VERIFICATION_GUESSES_MAX wrong ones)."""
+    row = FailedGuesses.objects.filter(address_key=address_key(address)).first()
+    if row is None:
+        return
+    if limit_applies and row.count >= settings.VERIFICATION_GUESSES_MAX:
+        raise TooManyGuesses(None)
+    over = row.count - settings.VERIFICATION_GUESSES_BEFORE_WAITS
+    if waits_apply and over >= 0:
+        ready_at = row.last_at + timedelta(seconds=min(2**over, MAX_GUESS_WAIT))
+        wait = math.ceil((ready_at - clock.now()).total_seconds())
+        if wait > 0:
+            raise TooManyGuesses(wait)
+
+
+# The longest wait between two guesses at one address's codes.
+MAX_GUESS_WAIT = 3600
+
+
+def count_wrong_guess(*, address: str) -> None:
+    """Count one more wrong code at `address` (in one UPDATE, so parallel guesses all count)."""
+    key = address_key(address)
+    now = clock.now()
+    counted = FailedGuesses.objects.filter(address_key=key).update(count=F("count") + 1, last_at=now)
+    if not counted:
+        FailedGuesses.objects.bulk_create(
+            [FailedGuesses(address_key=key, count=0, last_at=now)], ignore_conflicts=True
+        )
+        FailedGuesses.objects.filter(address_key=key).update(count=F("count") + 1, last_at=now)
+
+
+def forget_wrong_guesses(*, address: str) -> None:
+    """The owner of `address` proved themselves (a right code, their password): start again."""
+    FailedGuesses.objects.filter(address_key=address_key(address)).delete()
+
+
+def _spend_attempt(row, *, by_the_asker):
+    counter = "attempts" if by_the_asker else "other_attempts"
+    guessable = OneTimeSecret.objects.guessable(by_the_asker=by_the_asker).filter(pk=row.pk)
+    return bool(guessable.update(**{counter: F(counter) + 1}))
 
 
 def _mark_used(row):
     """Spend `row` if it is still usable: read as usable a moment ago, it may have been
     revoked since (a new sign-up for the address revokes the old one's link)."""
-    return bool(OneTimeSecret.objects.active().filter(pk=row.pk).update(used_at=clock.now()))
+    return bool(OneTimeSecret.objects.spendable().filter(pk=row.pk).update(used_at=clock.now()))
 
 
 # --- Links ----------------------------------------------------------------------------------
@@ -229,7 +328,7 @@ def consume_link_token(token: str, *, purpose: str) -> tuple[AbstractBaseUser, s
     row, bound_to = read_link_token(token, purpose=purpose)
     if not _mark_used(row):
         raise InvalidLink("used")
-    return row.user, bound_to
+    return cast(AbstractBaseUser, row.user), bound_to
 
 
 def issue_activation_token(*, user: AbstractBaseUser) -> str:
@@ -239,7 +338,7 @@ def issue_activation_token(*, user: AbstractBaseUser) -> str:
 def read_activation_token(token: str) -> OneTimeSecret:
     """The usable activation row behind `token`; a link of an active account reads as used."""
     row, _ = read_link_token(token, purpose=Purpose.ACTIVATION)
-    if row.user.is_active:
+    if row.user is None or row.user.is_active:  # a link always has its user
         raise InvalidLink("used")
     return row
 
@@ -249,4 +348,4 @@ def consume_activation_token(token: str) -> AbstractBaseUser:
     row = read_activation_token(token)
     if not _mark_used(row):
         raise InvalidLink("used")
-    return row.user
+    return cast(AbstractBaseUser, row.user)

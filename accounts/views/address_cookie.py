@@ -1,4 +1,5 @@
-"""The address a code was asked for, so the code page can fill it in.
+"""The address a code was asked for, so the code page can fill it in, and the id of the code
+asked for, which makes this browser the one that asked (accounts.services.Browser).
 
 A signed cookie in the browser that typed it, for as long as a code lives, on the code pages'
 path only. Not the session: that would write a session row, with the typed address in it, for
@@ -20,10 +21,10 @@ class AddressCookie:
     def max_age(self):
         return getattr(settings, self.ttl_setting)
 
-    def remember(self, response, email):
+    def remember(self, response, email, code_id):
         response.set_signed_cookie(
             self.name,
-            email,
+            f"{email} {code_id}",  # a canonical address has no space
             salt=self.salt,
             max_age=self.max_age,
             path=reverse(self.path_url_name),
@@ -33,7 +34,10 @@ class AddressCookie:
         )
 
     def recall(self, request):
-        return request.get_signed_cookie(self.name, default="", salt=self.salt, max_age=self.max_age)
+        """The address and the code id this browser asked for ("" and "" when none)."""
+        value = request.get_signed_cookie(self.name, default="", salt=self.salt, max_age=self.max_age)
+        email, _, code_id = value.rpartition(" ")
+        return email, code_id
 
     def forget(self, response):
         response.delete_cookie(self.name, path=reverse(self.path_url_name))

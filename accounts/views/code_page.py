@@ -4,7 +4,7 @@ the code again" button that counts down the address's cooldown)."""
 
 from django.views.generic import FormView
 
-from accounts import services
+from accounts import known_browser, services
 from accounts.forms import EmailForm
 from verification.ratelimit import client_ip
 
@@ -16,9 +16,9 @@ class CodeRequest(FormView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
-        self.ask(email=email, client_ip=client_ip(self.request))
+        code_id = self.ask(email=email, client_ip=client_ip(self.request))
         response = super().form_valid(form)
-        self.address_cookie.remember(response, email)
+        self.address_cookie.remember(response, email, code_id)
         return response
 
 
@@ -27,9 +27,16 @@ class CodePage:
     purpose = None  # the Purpose of the code, whose cooldown the button waits out
 
     def get_initial(self):
-        return {"email": self.address_cookie.recall(self.request)}
+        return {"email": self.address_cookie.recall(self.request)[0]}
+
+    def browser(self):
+        """What this browser proves of itself to the code's service."""
+        return services.Browser(
+            asked_for=self.address_cookie.recall(self.request)[1],
+            signed_in_proof=known_browser.proof_in(self.request),
+        )
 
     def get_context_data(self, **kwargs):
-        email = self.address_cookie.recall(self.request)
+        email = self.address_cookie.recall(self.request)[0]
         wait = services.seconds_until_next_mail(email=email, purpose=self.purpose) if email else 0
         return super().get_context_data(resend_email=email, resend_wait=wait, **kwargs)

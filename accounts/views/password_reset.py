@@ -41,6 +41,7 @@ class PasswordResetConfirmView(CodePage, FormView):
                 code=data["code"],
                 password=data["password1"],
                 client_ip=client_ip(self.request),
+                browser=self.browser(),
             )
         except (services.TooManyTries, InvalidCode) as refused:
             form.refuse_code(refused)

@@ -59,6 +59,7 @@ class SignInCodeView(LoginByCodeEnabled, CodePage, auth_views.RedirectURLMixin, 
                 email=form.cleaned_data["email"],
                 code=form.cleaned_data["code"],
                 client_ip=client_ip(self.request),
+                browser=self.browser(),
             )
         except (services.TooManyTries, InvalidCode) as refused:
             form.refuse_code(refused)

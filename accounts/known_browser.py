@@ -1,0 +1,61 @@
+"""Browsers an account has signed in with. NIST SP 800-63B 5.2.2 caps wrong guesses at an
+account's codes; a browser the account signed in with before is how its owner keeps guessing
+when strangers' wrong guesses have reached that cap (docs/security.md, "Guessing codes").
+
+The cookie holds a keyed digest of the account and its session hash: it names nobody, and it
+dies with everything that ends the account's sessions (a new password, a change of address).
+"""
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from verification.services import forget_wrong_guesses
+
+COOKIE = "known_browser"
+MAX_AGE = 365 * 24 * 60 * 60
+
+
+def proof_of(user) -> str:
+    return salted_hmac(
+        "accounts.known_browser", f"{user.pk}:{user.get_session_auth_hash()}", algorithm="sha256"
+    ).hexdigest()
+
+
+def is_of(proof: str, user) -> bool:
+    """Whether `proof` (a browser's cookie) says that `user` signed in with that browser."""
+    return bool(proof) and user is not None and constant_time_compare(proof, proof_of(user))
+
+
+def proof_in(request) -> str:
+    return request.COOKIES.get(COOKIE, "")
+
+
+@receiver(user_logged_in)
+def _remember_the_sign_in(sender, request, user, **kwargs):
+    # The owner proved themselves: strangers' wrong codes at the address count no more.
+    forget_wrong_guesses(address=user.email)
+    if request is not None:
+        request.known_browser_proof = proof_of(user)
+
+
+class RememberSignIns:
+    """Sets the cookie on the response to a request that signed someone in."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        proof = getattr(request, "known_browser_proof", None)
+        if proof:
+            response.set_cookie(
+                COOKIE,
+                proof,
+                max_age=MAX_AGE,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response

@@ -1,0 +1,157 @@
+"""How many guesses a code takes, counted once: on the code's own row (five), and across all the
+codes of an address (NIST SP 800-63B 5.2.2: waits past ten wrong ones, none past a hundred,
+but from a browser the account signed in with). docs/security.md, "Guessing codes"."""
+
+import itertools
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.factories import PASSWORD, UserFactory
+from tests.helpers import mailed_code, signs_in, wrong_code
+from tests.test_enumeration import comparable
+from verification.models import FailedGuesses
+
+RESET = reverse("accounts:password_reset")
+RESET_CONFIRM = reverse("accounts:password_reset_confirm")
+SIGN_IN_CODE = reverse("accounts:login_code_request")
+SIGN_IN_CONFIRM = reverse("accounts:login_code")
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+# Every guessing browser comes from an address of its own: the per-client limits are not
+# what these tests are about.
+addresses = (f"203.0.113.{n % 250}" for n in itertools.count(1))
+
+
+def browser():
+    return Client(REMOTE_ADDR=next(addresses))
+
+
+def ask(client, deliver, url, email, mailoutbox):
+    deliver(client.post, url, {"email": email})
+    return mailed_code(mailoutbox[-1]) if mailoutbox else None
+
+
+def reset(client, email, code):
+    data = {"email": email, "code": code, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    return client.post(RESET_CONFIRM, data)
+
+
+def error_code(response):
+    return response.context["form"].errors.as_data()["code"][0].code
+
+
+def test_the_guess_that_takes_the_last_try_can_be_right(user, deliver, mailoutbox):
+    owner = browser()
+    code = ask(owner, deliver, RESET, user.email, mailoutbox)
+    for _ in range(4):
+        assert error_code(reset(owner, user.email, wrong_code(code))) == "wrong_code"
+
+    assert "1 try left" not in reset(owner, user.email, code).content.decode()
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_wrong_reset_codes_leave_the_sign_in_code_mailed_before_alive(user, deliver, mailoutbox):
+    owner, thief = browser(), browser()
+    sign_in_code = ask(owner, deliver, SIGN_IN_CODE, user.email, mailoutbox)
+    reset_code = ask(thief, deliver, RESET, user.email, mailoutbox)
+    for _ in range(5):
+        reset(thief, user.email, wrong_code(reset_code))
+
+    response = owner.post(SIGN_IN_CONFIRM, {"email": user.email, "code": sign_in_code})
+
+    assert response.status_code == 302
+
+
+def test_a_dead_reset_code_stays_dead_when_a_sign_in_code_is_mailed(user, deliver, mailoutbox, time_machine):
+    owner = browser()
+    code = ask(owner, deliver, RESET, user.email, mailoutbox)
+    for _ in range(5):
+        reset(owner, user.email, wrong_code(code))
+    time_machine.advance(seconds=61)
+    ask(browser(), deliver, SIGN_IN_CODE, user.email, mailoutbox)
+
+    assert error_code(reset(owner, user.email, wrong_code(code))) == "dead_code"
+
+
+def test_a_browser_that_did_not_ask_learns_nothing_from_a_wrong_code(db, deliver, mailoutbox):
+    someone = UserFactory(email="mailed-lately@example.com")
+    quiet = UserFactory(email="quiet@example.com")
+    ask(browser(), deliver, SIGN_IN_CODE, someone.email, mailoutbox)
+
+    def stranger_guesses(email):
+        answer = browser().post(SIGN_IN_CONFIRM, {"email": email, "code": "123456"})
+        return comparable(answer, email)
+
+    assert stranger_guesses(someone.email) == stranger_guesses(quiet.email)
+    assert stranger_guesses(someone.email) == stranger_guesses("nobody@example.com")
+
+
+@pytest.mark.parametrize("flag", ["is_staff", "is_superuser"])
+def test_a_code_alone_never_opens_a_staff_session(db, deliver, mailoutbox, flag):
+    staff = UserFactory(**{flag: True})
+    client = browser()
+
+    answer = deliver(client.post, SIGN_IN_CODE, {"email": staff.email})
+    guessed = client.post(SIGN_IN_CONFIRM, {"email": staff.email, "code": "123456"})
+
+    assert answer.status_code == 302 and mailoutbox == []
+    assert error_code(guessed) == "wrong_code"  # like any address the browser asked for
+    assert not client.get(reverse("home")).context["user"].is_authenticated
+
+
+def test_past_ten_wrong_codes_each_guess_waits_longer(user, time_machine):
+    for _ in range(10):
+        assert error_code(reset(browser(), user.email, "123456")) == "code_refused"
+
+    waits = []
+    for _ in range(3):
+        refused = reset(browser(), user.email, "123456")
+        assert error_code(refused) == "rate_limited"
+        waits.append(refused.context["form"].errors.as_data()["code"][0].params["seconds"])
+        time_machine.advance(seconds=waits[-1])
+        assert error_code(reset(browser(), user.email, "123456")) == "code_refused"
+
+    assert waits == [1, 2, 4]
+
+
+def test_the_browser_that_asked_keeps_its_code_while_strangers_guesses_pile_up(user, deliver, mailoutbox):
+    owner = browser()
+    code = ask(owner, deliver, RESET, user.email, mailoutbox)
+    for _ in range(12):
+        reset(browser(), user.email, "123456")
+
+    assert error_code(reset(browser(), user.email, "123456")) == "rate_limited"
+    assert reset(owner, user.email, code).status_code == 302
+    assert not FailedGuesses.objects.exists()  # the right code forgets the wrong ones
+
+
+def make_wrong_guesses(email, count, time_machine):
+    for _ in range(count):
+        while error_code(reset(browser(), email, "123456")) == "rate_limited":
+            time_machine.advance(hours=1)
+
+
+def test_past_a_hundred_wrong_codes_only_a_browser_the_account_signed_in_with_may_guess(
+    user, deliver, mailoutbox, time_machine
+):
+    known = browser()
+    known.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    known.post(reverse("accounts:logout"))
+    make_wrong_guesses(user.email, 100, time_machine)
+    time_machine.advance(hours=1)
+
+    stranger = browser()
+    strangers_code = ask(stranger, deliver, RESET, user.email, mailoutbox)
+    assert error_code(reset(stranger, user.email, strangers_code)) == "codes_closed"
+    owners_code = ask(known, deliver, RESET, user.email, mailoutbox)  # past the cooldown: an hour on
+    assert reset(known, user.email, owners_code).status_code == 302
+    assert signs_in(user.username, NEW_PASSWORD)
+
+
+def test_signing_in_with_the_password_forgets_the_wrong_codes(user, time_machine):
+    make_wrong_guesses(user.email, 12, time_machine)
+
+    assert signs_in(user.username, PASSWORD)
+    assert error_code(reset(browser(), user.email, "123456")) == "code_refused"
