@@ -27,7 +27,6 @@ class Scope(StrEnum):
     CHECK_FROM_CLIENT = "check_from_ip"
     GUESS_AT_ADDRESS = "guess_at_address"
     FAILED_SIGNIN_FROM_CLIENT = "failed_signin_from_ip"
-    USERNAME_CLAIM = "username_claim"
 
 
 @dataclass(frozen=True)
@@ -53,10 +52,6 @@ def limits() -> dict[Scope, list[Rule]]:
             Rule(sys.maxsize, max(settings.VERIFICATION_CODE_TTL, settings.VERIFICATION_LOGIN_CODE_TTL))
         ],
         Scope.FAILED_SIGNIN_FROM_CLIENT: [Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)],
-        # Not a limit: usernames that sign-ups asked for, kept as long as an unproven sign-up
-        # keeps its account, so that a username reads as taken after any sign-up, whether or
-        # not it made an account (it does not when the address has one).
-        Scope.USERNAME_CLAIM: [Rule(sys.maxsize, settings.VERIFICATION_UNACTIVATED_RETENTION)],
     }
 
 
