@@ -29,7 +29,14 @@ class UsernameQuerySet(models.QuerySet):
         return self.filter(Exact(Upper("username"), Upper(Value(username))))
 
 
-class AccountManager(UserManager.from_queryset(UsernameQuerySet)):
+class AccountQuerySet(UsernameQuerySet):
+    def with_email(self, email):
+        """The account at `email` (canonical form), compared as the unique key LOWER(email)
+        is, so that its index serves the look-up (stored addresses are lower-case already)."""
+        return self.filter(Exact(Lower("email"), Value(email)))
+
+
+class AccountManager(UserManager.from_queryset(AccountQuerySet)):
     @classmethod
     def normalize_email(cls, email):
         """The canonical form where there is one (createsuperuser, the admin, the forms);
@@ -41,7 +48,7 @@ class AccountManager(UserManager.from_queryset(UsernameQuerySet)):
 
     def get_by_email(self, email):
         """The one user whose address is `email` (canonical form), or None."""
-        return self.filter(email=email).first()
+        return self.with_email(email).first()
 
 
 class User(AbstractUser):
@@ -130,6 +137,8 @@ class EmailChange(models.Model):
         verbose_name = _("change of address")
         verbose_name_plural = _("changes of address")
         ordering = ["-requested_at"]
+        # Changes away from an address, looked up by that address (its undo, its notice).
+        indexes = [models.Index(fields=["old_email"])]
 
     def __str__(self):
         return f"{self.user}: {self.old_email} → {self.new_email}"

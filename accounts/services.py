@@ -103,7 +103,7 @@ def register_user(*, username: str, email: str, password: str, client_ip: str) -
     try:
         _sign_up(username=username, email=email, password_hash=password_hash)
     except IntegrityError:
-        if not User.objects.filter(email=email).exists():
+        if not User.objects.with_email(email).exists():
             raise UsernameTaken(username) from None
         # A parallel sign-up for this address committed first; now ours finds it.
         try:
@@ -126,7 +126,7 @@ def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     _claim_username(username)
     if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
         return
-    owner = User.objects.select_for_update().filter(email=email).first()
+    owner = User.objects.select_for_update().with_email(email).first()
     # Taken since the form looked (by a parallel sign-up): the same answer for every address,
     # including one whose proven account would otherwise only be mailed.
     holders = User.objects.with_username(username)
