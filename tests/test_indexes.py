@@ -87,7 +87,7 @@ def test_the_requests_lookups_scan_no_big_table(grown_site):
         "account by address (reset request)": lambda: services.request_password_reset(
             email="user4242@example.com", client_ip="203.0.113.9"
         ),
-        "account by username fold, and claims": lambda: services.username_is_taken("USER4242"),
+        "account by username fold, and claims": lambda: services.username_is_taken("CLAIM4242"),
         "sign-up (address, username, claim)": lambda: services.register_user(
             username="newcomer", email="user777@example.com", password="x", client_ip="203.0.113.10"
         ),
