@@ -160,7 +160,7 @@ def _move(user: User, *, to: str, password_hash: str = "") -> None:
     """Give `user` the proven address `to` (and the password behind `password_hash`, if one):
     an unproven sign-up holding it goes; a proven account holding it raises AddressTaken (the
     unique key decides a race)."""
-    holder = User.objects.select_for_update().filter(email=to).exclude(pk=user.pk).first()
+    holder = User.objects.select_for_update().with_email(to).exclude(pk=user.pk).first()
     if holder is not None:
         if not holder.awaits_activation:
             raise AddressTaken(to)

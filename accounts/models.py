@@ -4,7 +4,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Value
+from django.db.models.functions import Lower, Upper
+from django.db.models.lookups import Exact
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +19,24 @@ def validate_canonical_email(value):
         raise ValidationError(_("Enter the address in its canonical form."), code="not_canonical")
 
 
-class AccountManager(UserManager):
+class UsernameQuerySet(models.QuerySet):
+    def with_username(self, username):
+        """Rows whose username is `username`, by the one comparison of usernames, for accounts
+        and sign-up claims alike: both sides folded by the database (`UPPER()`, indexed on
+        each table). A second fold elsewhere (Python's `lower()` keeps ς and σ apart,
+        `UPPER()` does not) would answer "taken" differently for a username only a claim
+        holds, and so tell whether the address the sign-up gave had a proven account."""
+        return self.filter(Exact(Upper("username"), Upper(Value(username))))
+
+
+class AccountQuerySet(UsernameQuerySet):
+    def with_email(self, email):
+        """The account at `email` (canonical form), compared as the unique key LOWER(email)
+        is, so that its index serves the look-up (stored addresses are lower-case already)."""
+        return self.filter(Exact(Lower("email"), Value(email)))
+
+
+class AccountManager(UserManager.from_queryset(AccountQuerySet)):
     @classmethod
     def normalize_email(cls, email):
         """The canonical form where there is one (createsuperuser, the admin, the forms);
@@ -29,7 +48,7 @@ class AccountManager(UserManager):
 
     def get_by_email(self, email):
         """The one user whose address is `email` (canonical form), or None."""
-        return self.filter(email=email).first()
+        return self.with_email(email).first()
 
 
 class User(AbstractUser):
@@ -54,6 +73,7 @@ class User(AbstractUser):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+        indexes = [models.Index(Upper("username"), name="accounts_user_username_fold")]
 
     @property
     def awaits_activation(self):
@@ -70,6 +90,26 @@ class User(AbstractUser):
             secret=secret,
             algorithm="sha256",
         ).hexdigest()
+
+
+class UsernameClaim(models.Model):
+    """A username sign-ups asked for (one row per fold). It reads as taken until the sweep
+    deletes it, after any unproven account those sign-ups may have made (accounts/tasks.py),
+    so "taken" is the same answer whether or not a sign-up made an account (it makes none for
+    an address that has a proven one)."""
+
+    username = models.CharField(_("username"), max_length=150)
+    claimed_at = models.DateTimeField(_("claimed"), default=clock.now)
+
+    objects = UsernameQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("username claim")
+        constraints = [models.UniqueConstraint(Upper("username"), name="accounts_claim_username_fold")]
+        indexes = [models.Index(fields=["claimed_at"])]
+
+    def __str__(self):
+        return self.username
 
 
 class EmailChangeQuerySet(models.QuerySet):
@@ -97,6 +137,8 @@ class EmailChange(models.Model):
         verbose_name = _("change of address")
         verbose_name_plural = _("changes of address")
         ordering = ["-requested_at"]
+        # Changes away from an address, looked up by that address (its undo, its notice).
+        indexes = [models.Index(fields=["old_email"])]
 
     def __str__(self):
         return f"{self.user}: {self.old_email} → {self.new_email}"

@@ -14,7 +14,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
 from accounts import known_browser
-from accounts.models import User
+from accounts.models import User, UsernameClaim
 from verification import clock, ratelimit
 from verification.models import OutboundEmail, Purpose
 from verification.outbox import queue_email
@@ -139,7 +139,7 @@ def register_user(*, username: str, email: str, password: str, client_ip: str) -
     try:
         _sign_up(username=username, email=email, password_hash=password_hash)
     except IntegrityError:
-        if not User.objects.filter(email=email).exists():
+        if not User.objects.with_email(email).exists():
             raise UsernameTaken(username) from None
         # A parallel sign-up for this address committed first; now ours finds it.
         try:
@@ -149,21 +149,23 @@ def register_user(*, username: str, email: str, password: str, client_ip: str) -
 
 
 def username_is_taken(username: str) -> bool:
-    """Taken by an account, or asked for by a sign-up lately (which may have made none)."""
-    return User.objects.filter(username__iexact=username).exists() or bool(
-        ratelimit.recent_hits(Scope.USERNAME_CLAIM, username.lower())
+    """Taken by an account, or claimed by a sign-up that the sweep has not yet forgotten (it
+    may have made no account), both compared by the database's one fold."""
+    return (
+        User.objects.with_username(username).exists()
+        or UsernameClaim.objects.with_username(username).exists()
     )
 
 
 @transaction.atomic
 def _sign_up(*, username: str, email: str, password_hash: str) -> None:
-    ratelimit.hit(Scope.USERNAME_CLAIM, username.lower())
+    _claim_username(username)
     if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
         return
-    owner = User.objects.select_for_update().filter(email=email).first()
+    owner = User.objects.select_for_update().with_email(email).first()
     # Taken since the form looked (by a parallel sign-up): the same answer for every address,
     # including one whose proven account would otherwise only be mailed.
-    holders = User.objects.filter(username__iexact=username)
+    holders = User.objects.with_username(username)
     if (holders.exclude(pk=owner.pk) if owner else holders).exists():
         raise UsernameTaken(username)
     if owner is None:
@@ -178,6 +180,21 @@ def _sign_up(*, username: str, email: str, password_hash: str) -> None:
         queue_email(user=owner, kind=Kind.ACTIVATION)
     else:
         queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS)
+
+
+def _claim_username(username: str) -> None:
+    # Claimed whatever happens next (no account for a proven address, or a refusal by the
+    # address's allowance), so that "taken" never depends on the address. The claim's row
+    # stays locked until the sign-up commits: a parallel sign-up for the same username, in
+    # any case, waits for it here and then finds its account.
+    now = clock.now()
+    if UsernameClaim.objects.with_username(username).update(claimed_at=now):
+        return
+    try:
+        with transaction.atomic():
+            UsernameClaim.objects.create(username=username, claimed_at=now)
+    except IntegrityError:  # a parallel sign-up claimed it first, and has committed
+        UsernameClaim.objects.with_username(username).update(claimed_at=now)
 
 
 def resend_activation(*, email: str, client_ip: str) -> None:

@@ -6,21 +6,27 @@ from importlib import import_module
 
 from django.conf import settings
 
-from accounts.models import User
+from accounts.models import User, UsernameClaim
 from verification import clock
 
 logger = logging.getLogger(__name__)
 
+# How often this sweep runs (migration accounts/0003: hourly). A username claim is kept this
+# much longer than the unproven account its sign-up may have made, and deleted after the
+# accounts in the same sweep, so that no sweep ever leaves that account without its claim.
+SWEEP_INTERVAL = timedelta(hours=1)
+
 
 def sweep_accounts():
     """Delete sign-ups whose address was never proven once their link is long dead, so an
-    unproven account never holds an address for good, and expired sessions (Django keeps
-    them otherwise)."""
+    unproven account never holds an address for good, then the username claims that outlived
+    them, and expired sessions (Django keeps them otherwise)."""
     cutoff = clock.now() - timedelta(seconds=settings.VERIFICATION_UNACTIVATED_RETENTION)
     unproven = User.objects.filter(
         is_active=False, email_verified_at=None, last_login=None, date_joined__lt=cutoff
     )
     deleted = unproven.delete()[1].get(User._meta.label, 0)
+    claims = UsernameClaim.objects.filter(claimed_at__lt=cutoff - SWEEP_INTERVAL).delete()[0]
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
-    logger.info("Accounts sweep: deleted %s never-activated accounts", deleted)
-    return {"unactivated_accounts": deleted}
+    logger.info("Accounts sweep: deleted %s never-activated accounts, %s username claims", deleted, claims)
+    return {"unactivated_accounts": deleted, "username_claims": claims}

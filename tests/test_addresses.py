@@ -11,7 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.addresses import canonical_email
-from accounts.models import User
+from accounts.models import User, UsernameClaim
 from tests.factories import UserFactory
 from verification.models import RateLimitBucket
 
@@ -105,6 +105,7 @@ OWNER = "victim@example.com"
 @given(typed=variants(OWNER))
 def test_any_spelling_of_an_address_behaves_exactly_as_the_address(db, deliver, mailoutbox, typed):
     User.objects.all().delete()
+    UsernameClaim.objects.all().delete()
     RateLimitBucket.objects.all().delete()
     mailoutbox.clear()
     owner = UserFactory(email=OWNER)

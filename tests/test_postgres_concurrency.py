@@ -145,6 +145,28 @@ def test_two_parallel_sign_ups_for_one_username_make_one_account_and_a_form_erro
     assert User.objects.filter(username="ada").count() == 1
 
 
+def test_two_parallel_sign_ups_for_one_username_in_two_cases_make_one_account(mailoutbox, monkeypatch):
+    from django.contrib.auth.hashers import make_password
+
+    from accounts import services as account_services
+    from accounts.models import User
+
+    both_checked_the_form = threading.Barrier(2)
+
+    def hash_once_both_checked(raw):
+        both_checked_the_form.wait(timeout=10)
+        return make_password(raw)
+
+    monkeypatch.setattr(account_services, "make_password", hash_once_both_checked)
+    results = parallel_sign_ups(
+        {"username": "zqς", "email": "first@example.com"},
+        {"username": "ZQΣ", "email": "second@example.com"},
+    )
+
+    assert sorted(results) == [200, 302]
+    assert User.objects.with_username("zqσ").count() == 1
+
+
 def test_two_parallel_sign_ups_for_one_address_make_one_account(mailoutbox):
     from accounts.models import User
 

@@ -6,7 +6,6 @@ it is read and written, so parallel requests are counted one after another.
 
 import ipaddress
 import math
-import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -26,7 +25,6 @@ class Scope(StrEnum):
     REQUEST_FROM_CLIENT = "request_from_ip"
     CHECK_FROM_CLIENT = "check_from_ip"
     FAILED_SIGNIN_FROM_CLIENT = "failed_signin_from_ip"
-    USERNAME_CLAIM = "username_claim"
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,6 @@ def limits() -> dict[Scope, list[Rule]]:
         Scope.REQUEST_FROM_CLIENT: [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
         Scope.CHECK_FROM_CLIENT: [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
         Scope.FAILED_SIGNIN_FROM_CLIENT: [Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)],
-        # Not a limit: usernames that sign-ups asked for, kept as long as an unproven sign-up
-        # keeps its account, so that a username reads as taken after any sign-up, whether or
-        # not it made an account (it does not when the address has one).
-        Scope.USERNAME_CLAIM: [Rule(sys.maxsize, settings.VERIFICATION_UNACTIVATED_RETENTION)],
     }
 
 
