@@ -64,9 +64,10 @@ def resend_email_change_code(*, user: User, client_ip: str) -> None:
 
 
 def _mail_the_new_address(change: EmailChange) -> None:
-    holder = User.objects.get_by_email(change.new_email)
-    if holder is not None and not holder.awaits_activation:
-        queue_email(user=holder, kind=Kind.EMAIL_IN_USE)
+    holder = User.objects.holding(change.new_email).first()
+    if holder is not None and holder != change.user and not holder.awaits_activation:
+        # To the address asked for (the holder's own, or one held for its undo).
+        queue_email(user=holder, kind=Kind.EMAIL_IN_USE, to_address=change.new_email)
     else:
         queue_email(user=change.user, kind=Kind.EMAIL_CHANGE_CODE, to_address=change.new_email)
 
@@ -121,6 +122,8 @@ def undo_email_change(*, token: str, password: str) -> User:
         change = EmailChange.objects.select_for_update().filter(pk=change_id, user=user).first()
         if change is None or change.undone_at is not None:
             raise InvalidLink("used")
+        if not EmailChange.objects.undo_alive().filter(pk=change.pk).exists():
+            raise InvalidLink("expired")  # the window that held the address has closed
         with _restored_on_failure(user):
             _move(user, to=change.old_email, password_hash=password_hash)
         user.email_changes.filter(completed_at__gte=change.completed_at, undone_at=None).update(
@@ -142,9 +145,10 @@ def _restored_on_failure(user: User) -> Iterator[None]:
 
 def _move(user: User, *, to: str, password_hash: str = "") -> None:
     """Give `user` the proven address `to` (and the password behind `password_hash`, if one):
-    an unproven sign-up holding it goes; a proven account holding it raises AddressTaken (the
-    unique key decides a race)."""
-    holder = User.objects.select_for_update().filter(email=to).exclude(pk=user.pk).first()
+    an unproven sign-up holding it goes; a proven account holding it, or another account's
+    undo holding it (User.objects.holding), raises AddressTaken (the unique key decides a
+    race)."""
+    holder = User.objects.holding(to).select_for_update().exclude(pk=user.pk).first()
     if holder is not None:
         if not holder.awaits_activation:
             raise AddressTaken(to)

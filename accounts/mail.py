@@ -88,9 +88,16 @@ def _sign_in_context(email):
     }
 
 
+def _account_exists_context(email):
+    # Mailed to an address other than the account's: one held for the undo of a change away
+    # from it (User.objects.holding). Its way back is the undo link mailed there then.
+    moved_away = bool(email.to_address) and email.to_address != email.user.email
+    return {**_sign_in_context(email), "moved_away": moved_away}
+
+
 CONTEXT_FOR_KIND = {
     Kind.ACTIVATION: _activation_context,
-    Kind.ACCOUNT_EXISTS: _sign_in_context,
+    Kind.ACCOUNT_EXISTS: _account_exists_context,
     Kind.PASSWORD_RESET: _password_reset_context,
     Kind.LOGIN_CODE: _login_code_context,
     Kind.PASSWORD_CHANGED: _sign_in_context,

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Case, Q, Subquery, Value, When
 from django.db.models.functions import Lower
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -27,9 +28,22 @@ class AccountManager(UserManager):
         except ValidationError:
             return super().normalize_email(email)
 
+    def holding(self, email):
+        """The accounts that `email` (canonical form) belongs to, the holder first: while an
+        undo link for the address is alive, the account that the undo would restore (so that
+        nobody else can prove the address meanwhile and make the undo fail); then the account
+        whose address it is. One statement, the same for every address."""
+        undoing = EmailChange.objects.undo_alive().filter(old_email=email).values("user_id")[:1]
+        return self.filter(Q(email=email) | Q(pk=Subquery(undoing))).order_by(
+            Case(When(email=email, then=Value(1)), default=Value(0)), "pk"
+        )
+
     def get_by_email(self, email):
-        """The one user whose address is `email` (canonical form), or None."""
-        return self.filter(email=email).first()
+        """The account whose address is `email` (canonical form), or None; None too while the
+        address is held for another account's undo: no code or link mailed there may reach
+        any account but the holder, which has another address now."""
+        holder = self.holding(email).first()
+        return holder if holder is not None and holder.email == email else None
 
 
 class User(AbstractUser):
@@ -77,6 +91,12 @@ class EmailChangeQuerySet(models.QuerySet):
         """Asked for, not done nor cancelled, and its code may still be alive."""
         since = clock.now() - timedelta(seconds=settings.VERIFICATION_CODE_TTL)
         return self.filter(completed_at=None, cancelled_at=None, requested_at__gt=since)
+
+    def undo_alive(self):
+        """Done, not undone, and its undo link may still be used: the one definition of the
+        undo window (the link's own lifetime starts a moment later, when it is mailed)."""
+        since = clock.now() - timedelta(seconds=settings.VERIFICATION_EMAIL_UNDO_TTL)
+        return self.filter(completed_at__gt=since, undone_at=None)
 
 
 class EmailChange(models.Model):
