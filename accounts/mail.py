@@ -65,7 +65,7 @@ def _email_changed_context(email):
         .first()
     )
     token = services.issue_link_token(
-        user=email.user, purpose=Purpose.EMAIL_CHANGE_UNDO, bound_to=str(change.pk)
+        user=email.user, purpose=Purpose.EMAIL_CHANGE_UNDO, bound_to=str(change.public_id)
     )
     return {
         "new_address": mask_address(change.new_email),

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -98,11 +99,27 @@ class EmailChangeQuerySet(models.QuerySet):
         since = clock.now() - timedelta(seconds=settings.VERIFICATION_EMAIL_UNDO_TTL)
         return self.filter(completed_at__gt=since, undone_at=None)
 
+    def spent(self):
+        """Changes that can no longer matter, whose addresses need not be kept: never done,
+        once their code is dead; done, once the undo window is over; undone, after
+        VERIFICATION_RETENTION_DAYS (the record of a thrown-out thief, for staff)."""
+        now = clock.now()
+        return self.filter(
+            Q(completed_at=None, requested_at__lte=now - timedelta(seconds=settings.VERIFICATION_CODE_TTL))
+            | Q(
+                undone_at=None,
+                completed_at__lte=now - timedelta(seconds=settings.VERIFICATION_EMAIL_UNDO_TTL),
+            )
+            | Q(undone_at__lte=now - timedelta(days=settings.VERIFICATION_RETENTION_DAYS))
+        )
+
 
 class EmailChange(models.Model):
     """A move of an account to a new address: asked for, proven by a code mailed to the new
     address, told to the old one (which may undo it for VERIFICATION_EMAIL_UNDO_TTL)."""
 
+    # What the undo link names: random, so links say nothing of how many changes there were.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_changes")
     old_email = models.EmailField(_("old address"), max_length=254)
     new_email = models.EmailField(_("new address"), max_length=254)
@@ -117,6 +134,8 @@ class EmailChange(models.Model):
         verbose_name = _("change of address")
         verbose_name_plural = _("changes of address")
         ordering = ["-requested_at"]
+        # Who holds an address (AccountManager.holding) is asked on every request about one.
+        indexes = [models.Index(fields=["old_email", "completed_at"])]
 
     def __str__(self):
         return f"{self.user}: {self.old_email} → {self.new_email}"

@@ -6,7 +6,7 @@ from importlib import import_module
 
 from django.conf import settings
 
-from accounts.models import User
+from accounts.models import EmailChange, User
 from verification import clock
 
 logger = logging.getLogger(__name__)
@@ -14,13 +14,21 @@ logger = logging.getLogger(__name__)
 
 def sweep_accounts():
     """Delete sign-ups whose address was never proven once their link is long dead, so an
-    unproven account never holds an address for good, and expired sessions (Django keeps
-    them otherwise)."""
+    unproven account never holds an address for good, expired sessions (Django keeps
+    them otherwise) and changes of address that can no longer matter."""
     cutoff = clock.now() - timedelta(seconds=settings.VERIFICATION_UNACTIVATED_RETENTION)
     unproven = User.objects.filter(
         is_active=False, email_verified_at=None, last_login=None, date_joined__lt=cutoff
     )
     deleted = unproven.delete()[1].get(User._meta.label, 0)
     import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
-    logger.info("Accounts sweep: deleted %s never-activated accounts", deleted)
-    return {"unactivated_accounts": deleted}
+    changes = delete_spent_email_changes()
+    logger.info(
+        "Accounts sweep: deleted %s never-activated accounts, %s changes of address", deleted, changes
+    )
+    return {"unactivated_accounts": deleted, "email_changes": changes}
+
+
+def delete_spent_email_changes() -> int:
+    """Both addresses of a change are kept only while the change can still matter."""
+    return EmailChange.objects.spent().delete()[0]

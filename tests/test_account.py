@@ -40,6 +40,10 @@ def undo_path(message):
     return path_of(link_in(message.body, "/accounts/email/undo/"))
 
 
+def undo_token(path):
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 def undo(deliver, path, client=None, password=NEW_PASSWORD):
     return deliver((client or Client()).post, path, {"password1": password, "password2": password})
 
@@ -405,9 +409,7 @@ def test_a_code_spent_just_before_an_undo_commits_changes_nothing_after_it(
 
     def the_owner_undoes_right_after_the_code_is_spent(**kwargs):
         spend(**kwargs)
-        email_change.undo_email_change(
-            token=owners_link.rstrip("/").rsplit("/", 1)[-1], password=NEW_PASSWORD
-        )
+        email_change.undo_email_change(token=undo_token(owners_link), password=NEW_PASSWORD)
 
     monkeypatch.setattr(module, "spend_code", the_owner_undoes_right_after_the_code_is_spent)
     with pytest.raises(InvalidCode):
