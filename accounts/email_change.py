@@ -109,8 +109,8 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
 
 
 def undo_email_change(*, token: str, password: str) -> User:
-    """Put back the address an undo link was mailed to, end every session and set `password`;
-    return the user. Raise InvalidLink or AddressTaken.
+    """Put back the address an undo link was mailed to, end every session, set `password` and
+    tell the address it replaces; return the user. Raise InvalidLink or AddressTaken.
 
     Undoing a change rolls back every change made after it too (their undo links die, so the
     address it restores cannot be taken away again from one of them); the undo links of
@@ -125,8 +125,12 @@ def undo_email_change(*, token: str, password: str) -> User:
             raise InvalidLink("used")
         if not EmailChange.objects.undo_alive().filter(pk=change.pk).exists():
             raise InvalidLink("expired")  # the window that held the address has closed
+        replaced = user.email
         with _restored_on_failure(user):
             _move(user, to=change.old_email, password_hash=password_hash)
+        # The undo link is a takeover credential for the old mailbox's reader: the address it
+        # takes the account from hears of its use.
+        queue_email(user=user, kind=Kind.EMAIL_CHANGE_UNDONE, to_address=replaced)
         user.email_changes.filter(completed_at__gte=change.completed_at, undone_at=None).update(
             undone_at=clock.now()
         )

@@ -70,9 +70,15 @@ def _email_changed_context(email):
     return {
         "new_address": mask_address(change.new_email),
         "changed_at": change.completed_at,
-        "undo_url": _link(reverse("accounts:email_change_undo", args=[token])),
+        # In the fragment, as the sign-in link's code: no access log or proxy sees it.
+        "undo_url": _link(f"{reverse('accounts:email_change_undo')}#{urlencode({'token': token})}"),
         "valid_days": settings.VERIFICATION_EMAIL_UNDO_TTL // 86400,
     }
+
+
+def _email_change_undone_context(email):
+    # No secret: whoever reads the replaced address is told, and can only write to us.
+    return {"restored_address": mask_address(email.user.email)}
 
 
 def mask_address(address):
@@ -105,6 +111,7 @@ CONTEXT_FOR_KIND = {
     Kind.EMAIL_IN_USE: _sign_in_context,
     Kind.EMAIL_CHANGED: _email_changed_context,
     Kind.EMAIL_CONFIRMED: _sign_in_context,
+    Kind.EMAIL_CHANGE_UNDONE: _email_change_undone_context,
 }
 
 
