@@ -10,6 +10,18 @@
       field.value = params.get(name);
     }
   });
+  // Whose account the sign-in page signs in to, always as the field says (a link someone
+  // else sent would fill in their own address).
+  var email = document.getElementById("id_email");
+  var shown = document.getElementById("signing-in-as-address");
+  if (email && shown) {
+    var show = function () {
+      shown.textContent = email.value;
+      shown.parentNode.hidden = !email.value;
+    };
+    show();
+    email.addEventListener("input", show);
+  }
   if (window.location.hash) {
     history.replaceState(null, "", window.location.pathname + window.location.search);
   }
