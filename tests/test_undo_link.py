@@ -127,3 +127,23 @@ def test_an_undo_tells_the_address_it_replaces_without_a_secret(client, user, de
         assert "token" not in body and "/accounts/email/undo/" not in body
     assert not re.search(r"\b\d{6}\b", notice.body)  # no code
     assert OutboundEmail.objects.get(to_address="new@example.org", kind="email_change_undone")
+
+
+def test_a_fresh_proof_of_the_new_address_leaves_the_undo_alive(
+    client, user, deliver, mailoutbox, time_machine
+):
+    # Whoever moved the account reads the new address: were its proof to end the window,
+    # a thief would sign in by code there at once and the owner's undo would be gone.
+    client.force_login(user)
+    owners_address = user.email
+    link = move_to(client, deliver, mailoutbox, "thief@example.net")
+    time_machine.advance(seconds=61)
+    thief = Client()
+    deliver(thief.post, reverse("accounts:login_code_request"), {"email": "thief@example.net"})
+    code = re.search(r"^\s+(\d{6})\r?$", mailoutbox[-1].body, flags=re.MULTILINE).group(1)
+    signed_in = thief.post(reverse("accounts:login_code"), {"email": "thief@example.net", "code": code})
+    assert signed_in.status_code == 302
+
+    assert undo(deliver, link).status_code == 302
+    user.refresh_from_db()
+    assert user.email == owners_address
