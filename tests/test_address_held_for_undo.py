@@ -120,3 +120,21 @@ def test_the_account_the_undo_would_restore_may_move_back_by_code(
     )
 
     assert mailoutbox[-1].to == [owners_address] and codes_in(mailoutbox[-1:])
+
+
+def test_another_account_cannot_move_to_a_held_address(user, moved_away, deliver, mailoutbox):
+    owners_address, link = moved_away
+    accomplice = UserFactory()
+    its_browser = Client()
+    its_browser.force_login(accomplice)
+    since = len(mailoutbox)
+
+    deliver(
+        its_browser.post,
+        reverse("accounts:email_change"),
+        {"new_email": owners_address, "current_password": PASSWORD},
+    )
+
+    [told] = mailed_to(mailoutbox, owners_address, since)
+    assert "nothing changed and no code was sent" in told.body and not codes_in([told])
+    assert undo(deliver, link).status_code == 302
