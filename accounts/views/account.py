@@ -107,7 +107,7 @@ class EmailChangeCancelView(LoginRequiredMixin, View):
 
 
 @method_decorator(never_cache, name="dispatch")
-@method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
+@method_decorator(sensitive_post_parameters("token", "password1", "password2"), name="dispatch")
 class EmailChangeUndoView(TemplateView):
     """From the notice mailed to the old address. The link carries its token in the fragment,
     which no server, log or proxy sees; the page's script puts it in the form. GET shows the
