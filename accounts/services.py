@@ -94,8 +94,8 @@ def register_user(*, username: str, email: str, password: str, client_ip: str) -
     """Create an inactive account and mail its activation link. An address whose account was
     never activated is taken over by the new sign-up (its owner has not proven it); an
     address with a proven account, or held for an account's undo (User.objects.holding),
-    gets "you already have an account" instead. The caller
-    cannot tell these apart, nor a refusal by the address's rate limit."""
+    gets "you already have an account" instead. The caller cannot tell these apart, nor a
+    refusal by the address's rate limit."""
     # The per-client limit first: it does not depend on the address, and it spares the hasher.
     if ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip):
         return
