@@ -21,6 +21,7 @@ from verification.outbox import queue_email
 from verification.ratelimit import Scope
 from verification.services import (
     InvalidCode,
+    InvalidLink,
     TooManyGuesses,
     consume_activation_token,
     count_wrong_guess,
@@ -128,8 +129,9 @@ def seconds_until_next_mail(*, email: str, purpose: str) -> int:
 def register_user(*, username: str, email: str, password: str, client_ip: str) -> None:
     """Create an inactive account and mail its activation link. An address whose account was
     never activated is taken over by the new sign-up (its owner has not proven it); an
-    address with a proven account gets "you already have an account" instead. The caller
-    cannot tell these apart, nor a refusal by the address's rate limit."""
+    address with a proven account, or held for an account's undo (User.objects.holding),
+    gets "you already have an account" instead. The caller cannot tell these apart, nor a
+    refusal by the address's rate limit."""
     # The per-client limit first: it does not depend on the address, and it spares the hasher.
     if ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip):
         return
@@ -162,7 +164,7 @@ def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     _claim_username(username)
     if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
         return
-    owner = User.objects.select_for_update().with_email(email).first()
+    owner = User.objects.holding(email).select_for_update().first()
     # Taken since the form looked (by a parallel sign-up): the same answer for every address,
     # including one whose proven account would otherwise only be mailed.
     holders = User.objects.with_username(username)
@@ -171,6 +173,9 @@ def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     if owner is None:
         user = User.objects.create(username=username, email=email, password=password_hash, is_active=False)
         queue_email(user=user, kind=Kind.ACTIVATION)
+    elif owner.email != email:
+        # Held for the undo of a change away from it: told there, with the way back.
+        queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS, to_address=email)
     elif owner.awaits_activation:
         # Whoever signed up before never proved the address: the new sign-up replaces theirs,
         # and their link dies now.
@@ -232,6 +237,8 @@ def activate_account(*, token: str, password: str, client_ip: str) -> User:
     check_password(user=signed_up, password=password, client_ip=client_ip)
     with transaction.atomic():
         user = cast(User, consume_activation_token(token))
+        if User.objects.get_by_email(user.email) != user:  # held for another account's undo
+            raise InvalidLink("expired")
         _prove_address(user)
     return user
 

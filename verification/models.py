@@ -155,6 +155,7 @@ class OutboundEmail(models.Model):
         EMAIL_IN_USE = "email_in_use", _("address already has an account")
         EMAIL_CHANGED = "email_changed", _("address changed notice, with undo")
         EMAIL_CONFIRMED = "email_confirmed", _("new address confirmed")
+        EMAIL_CHANGE_UNDONE = "email_change_undone", _("address change undone notice")
         PASSWORD_CHANGED = "password_changed", _("password changed notice")
 
     class Status(models.TextChoices):
