@@ -161,13 +161,22 @@ class WrongPassword(Exception):
 def check_password(*, user: AbstractBaseUser, password: str, client_ip: str) -> None:
     """Raise TooManyTries or WrongPassword unless `password` is the user's. Wrong passwords
     count against the client, as at sign-in (never against the account: strangers could
-    lock its owner out)."""
-    wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+    lock its owner out): counted before the check, and taken back when it is right, so
+    parallel guesses cannot all pass the limit."""
+    wait = ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
     if wait:
         raise TooManyTries(wait)
     if not user.check_password(password):
-        ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
         raise WrongPassword
+    ratelimit.refund(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+
+
+def spend_session_allowance(*, user: User) -> int:
+    """Count a new session for `user` (its password was right); return 0, or the seconds to
+    wait when the account has had too many lately. Keyed by the account and its sessions'
+    hash: a new password (a code proves the mailbox) starts a new count, so whoever spent it
+    with a stolen password does not keep the owner out."""
+    return ratelimit.hit(Scope.NEW_SESSION_FOR_ACCOUNT, f"{user.pk}:{user.get_session_auth_hash()}")
 
 
 def activate_account(*, token: str, password: str, client_ip: str) -> User:

@@ -207,3 +207,48 @@ def test_two_parallel_changes_to_one_address_give_it_to_exactly_one_account(mail
     assert results.count("moved") == 1
     assert [type(r) for r in results if r != "moved"] == [email_change.AddressTaken]
     assert User.objects.filter(email="wanted@example.org").count() == 1
+
+
+def checks_of_passwords(monkeypatch):
+    """Count the passwords actually checked (the hasher's work), from every thread."""
+    from accounts.models import User
+
+    checked = []
+    real_check = User.check_password
+
+    def counting_check(self, raw_password):
+        checked.append(raw_password)
+        return real_check(self, raw_password)
+
+    monkeypatch.setattr(User, "check_password", counting_check)
+    return checked
+
+
+def test_thirty_two_parallel_wrong_passwords_at_sign_in_check_at_most_the_limit(settings, monkeypatch):
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 5
+    user = UserFactory()
+    checked = checks_of_passwords(monkeypatch)
+
+    in_parallel(
+        32,
+        lambda: Client(REMOTE_ADDR="203.0.113.80").post(
+            reverse("accounts:login"), {"username": user.username, "password": "wrong"}
+        ),
+    )
+
+    assert len(checked) <= 5
+
+
+def test_thirty_two_parallel_wrong_current_passwords_check_at_most_the_limit(settings, monkeypatch):
+    from accounts.services import check_password
+
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 5
+    user = UserFactory()
+    checked = checks_of_passwords(monkeypatch)
+
+    in_parallel(32, lambda: check_password(user=user, password="wrong", client_ip="203.0.113.81"))
+
+    assert len(checked) <= 5

@@ -27,6 +27,8 @@ class Scope(StrEnum):
     CHECK_FROM_CLIENT = "check_from_ip"
     GUESS_AT_ADDRESS = "guess_at_address"
     FAILED_SIGNIN_FROM_CLIENT = "failed_signin_from_ip"
+    SIGNIN_FROM_CLIENT = "signin_from_ip"
+    NEW_SESSION_FOR_ACCOUNT = "new_session_for_account"
     USERNAME_CLAIM = "username_claim"
 
 
@@ -53,6 +55,11 @@ def limits() -> dict[Scope, list[Rule]]:
             Rule(sys.maxsize, max(settings.VERIFICATION_CODE_TTL, settings.VERIFICATION_LOGIN_CODE_TTL))
         ],
         Scope.FAILED_SIGNIN_FROM_CLIENT: [Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)],
+        # Every sign-in from one client, right passwords too: each costs a hash and a session.
+        Scope.SIGNIN_FROM_CLIENT: [Rule(settings.VERIFICATION_SIGNINS_PER_IP_PER_HOUR, 3600)],
+        # Right passwords for one account (keyed by the account and its sessions' hash, so a
+        # new password starts a new count): only whoever knows the password spends it.
+        Scope.NEW_SESSION_FOR_ACCOUNT: [Rule(settings.VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR, 3600)],
         # Not a limit: usernames that sign-ups asked for, kept as long as an unproven sign-up
         # keeps its account, so that a username reads as taken after any sign-up, whether or
         # not it made an account (it does not when the address has one).
@@ -102,6 +109,17 @@ def _count(scope: Scope, key: str, *, always: bool) -> int:
     bucket.hits = hits
     bucket.save(update_fields=["hits", "updated_at"])
     return math.ceil(wait)
+
+
+@transaction.atomic
+def refund(scope: Scope, key: str) -> None:
+    """Take back one hit on (scope, key): for an attempt counted before its outcome was known
+    (so that parallel attempts cannot all pass a check made before any was counted), whose
+    outcome turned out not to count. The latest hit goes: the count is what limits."""
+    bucket = RateLimitBucket.objects.select_for_update().filter(scope=scope, key=_digest(scope, key)).first()
+    if bucket is not None and bucket.hits:
+        bucket.hits.remove(max(bucket.hits))
+        bucket.save(update_fields=["hits", "updated_at"])
 
 
 def recent_hits(scope: Scope, key: str) -> list[float]:
