@@ -12,6 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
+from accounts import addresses
 from accounts.models import User
 from verification import clock, ratelimit
 from verification.models import OutboundEmail, Purpose
@@ -61,21 +62,32 @@ def spend_mail_allowance(*, email: str, purpose: str, client_ip: str) -> int:
     """Spend the client's and the address's mail allowance; return 0, or the seconds to wait
     when one is used up. Keyed by the address whether or not it has an account, so a refusal
     tells nothing about one."""
-    return ratelimit.spend(
-        (Scope.REQUEST_FROM_CLIENT, client_ip), *_address_allowance(email=email, purpose=purpose)
+    return ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip) or _spend_address_allowance(
+        email=email, purpose=purpose
     )
 
 
 def _address_allowance(*, email: str, purpose: str) -> list[tuple[Scope, str]]:
-    # The cooldown first: its refusal should not use up the hourly allowance.
-    return [(Scope.MAIL_COOLDOWN, f"{purpose}:{email}"), (Scope.MAIL_TO_ADDRESS, email)]
+    # Per inbox (sub-addresses share it). The cooldown first: its refusal should not use up
+    # the hourly allowance.
+    inbox = addresses.inbox_key(email)
+    return [(Scope.MAIL_COOLDOWN, f"{purpose}:{inbox}"), (Scope.MAIL_TO_ADDRESS, inbox)]
+
+
+def _spend_address_allowance(*, email: str, purpose: str) -> int:
+    wait = ratelimit.spend(*_address_allowance(email=email, purpose=purpose))
+    if not wait and addresses.inbox_key(email) != email:
+        # The code page reads the last mail to the address itself (spend_code): that history
+        # is kept under the address as typed; the limit above is the inbox's.
+        ratelimit.record(Scope.MAIL_TO_ADDRESS, email)
+    return wait
 
 
 def mail_from_staff(*, user: User, kind: str, purpose: str) -> bool:
     """Queue a mail staff chose to send; it spends the address's allowance like a request of
     the person's own (so the code page's history sees it, and no one bombs an inbox from the
     admin). Return whether it was queued."""
-    if ratelimit.spend(*_address_allowance(email=user.email, purpose=purpose)):
+    if _spend_address_allowance(email=user.email, purpose=purpose):
         return False
     queue_email(user=user, kind=kind)
     return True
@@ -122,7 +134,7 @@ def username_is_taken(username: str) -> bool:
 @transaction.atomic
 def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     ratelimit.hit(Scope.USERNAME_CLAIM, username.lower())
-    if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
+    if _spend_address_allowance(email=email, purpose=Purpose.ACTIVATION):
         return
     owner = User.objects.select_for_update().filter(email=email).first()
     # Taken since the form looked (by a parallel sign-up): the same answer for every address,
