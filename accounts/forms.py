@@ -10,7 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts import addresses, services
+from accounts import addresses, scripts, services
 from accounts.models import User
 from accounts.services import TooManyTries
 from verification import ratelimit
@@ -56,7 +56,17 @@ class SignUpForm(SetPasswordMixin, forms.Form):
     error_messages = {
         **SetPasswordMixin.error_messages,
         "username_taken": _("That username is taken."),
+        "mixed_scripts": _(
+            "Write your username in one alphabet: letters of different ones (such as Latin "
+            "and Cyrillic) can look the same and pass for someone else's name."
+        ),
     }
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if scripts.mixes_scripts(username):
+            raise ValidationError(self.error_messages["mixed_scripts"], code="mixed_scripts")
+        return username
 
     def clean(self):
         username = self.cleaned_data.get("username")
