@@ -111,6 +111,24 @@ def test_parallel_jobs_draining_one_outbox_send_every_mail_once(
     assert set(OutboundEmail.objects.values_list("status", "attempts")) == {("sent", 1)}
 
 
+def test_parallel_jobs_close_mail_without_a_recipient_once_and_send_the_rest(
+    jobs_wait_in_the_queue, mailoutbox
+):
+    users = UserFactory.create_batch(50)
+    OutboundEmail.objects.bulk_create(
+        OutboundEmail(user=user, kind=kind)
+        for user in users
+        for kind in ["password_changed", "password_reset"]
+    )
+    OutboundEmail.objects.bulk_create(OutboundEmail(user=None, kind="password_reset") for _ in range(300))
+
+    results = in_parallel(6, delivery.deliver_due_mail)
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert len(mailoutbox) == 100
+    assert OutboundEmail.objects.filter(status="no_recipient", attempts=0).count() == 300
+
+
 def parallel_sign_ups(*forms):
     """POST each sign-up form in its own thread at once; return the responses' status codes."""
     from django.test import Client

@@ -50,6 +50,8 @@ LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 1.5)
 # A worker that may open no session hands a job on this much later: soon enough for mail,
 # and no busy loop while every worker waits out a provider's refusal.
 HAND_OVER_DELAY = timedelta(seconds=1)
+# Mail without a recipient closed by one claim (a bound on the statement, not on the rate).
+CLOSED_PER_CLAIM = 1000
 
 
 def compose(email: OutboundEmail) -> EmailMessage:
@@ -181,9 +183,9 @@ def _claim_batch(limit):
     allows; return them and, when the cap held some back, the seconds until it allows more.
     Mail without a recipient is closed first, outside the cap."""
     now = clock.now()
-    _close_mail_without_recipient()
     with transaction.atomic():
         allowance = sendrate.open_allowance(now)
+        _close_mail_without_recipient()
         allowed = sendrate.allowed(allowance, limit)
         due = (
             OutboundEmail.claimable()
@@ -204,8 +206,12 @@ def _claim_batch(limit):
 def _close_mail_without_recipient():
     """A request about an address without an account records a row like any other (the same
     work for every address), and nothing is sent for it: so it spends neither the send-rate
-    cap nor a session, and a flood of such requests never holds back a real mail."""
-    OutboundEmail.claimable().filter(user=None).update(
+    cap nor a session, and a flood of such requests never holds back a real mail. Locked
+    like a claim (skipping rows another job holds), so parallel jobs never wait on each
+    other nor deadlock; what is past the bound goes with the next claim."""
+    nobody = OutboundEmail.claimable().filter(user=None).select_for_update(skip_locked=True)
+    ids = list(nobody.values_list("pk", flat=True)[:CLOSED_PER_CLAIM])
+    OutboundEmail.objects.filter(pk__in=ids).update(
         status=Status.NO_RECIPIENT, lease_expires_at=None, next_attempt_at=None
     )
 
