@@ -13,7 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
-from accounts import known_browser
+from accounts import addresses, known_browser
 from accounts.models import User, UsernameClaim
 from verification import clock, ratelimit
 from verification.models import OutboundEmail, Purpose
@@ -86,21 +86,26 @@ def spend_mail_allowance(*, email: str, purpose: str, client_ip: str) -> int:
     """Spend the client's and the address's mail allowance; return 0, or the seconds to wait
     when one is used up. Keyed by the address whether or not it has an account, so a refusal
     tells nothing about one."""
-    return ratelimit.spend(
-        (Scope.REQUEST_FROM_CLIENT, client_ip), *_address_allowance(email=email, purpose=purpose)
+    return ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip) or _spend_address_allowance(
+        email=email, purpose=purpose
     )
 
 
 def _address_allowance(*, email: str, purpose: str) -> list[tuple[Scope, str]]:
-    # The cooldown first: its refusal should not use up the hourly allowance.
-    return [(Scope.MAIL_COOLDOWN, f"{purpose}:{email}"), (Scope.MAIL_TO_ADDRESS, email)]
+    # Per inbox (sub-addresses share it). The cooldown first: its refusal should not use up
+    # the hourly allowance.
+    inbox = addresses.inbox_key(email)
+    return [(Scope.MAIL_COOLDOWN, f"{purpose}:{inbox}"), (Scope.MAIL_TO_ADDRESS, inbox)]
+
+
+def _spend_address_allowance(*, email: str, purpose: str) -> int:
+    return ratelimit.spend(*_address_allowance(email=email, purpose=purpose))
 
 
 def mail_from_staff(*, user: User, kind: str, purpose: str) -> bool:
     """Queue a mail staff chose to send; it spends the address's allowance like a request of
-    the person's own (so the code page's history sees it, and no one bombs an inbox from the
-    admin). Return whether it was queued."""
-    if ratelimit.spend(*_address_allowance(email=user.email, purpose=purpose)):
+    the person's own (no one bombs an inbox from the admin). Return whether it was queued."""
+    if _spend_address_allowance(email=user.email, purpose=purpose):
         return False
     if purpose == Purpose.ACTIVATION:
         queue_email(user=user, kind=kind)
@@ -162,7 +167,7 @@ def username_is_taken(username: str) -> bool:
 @transaction.atomic
 def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     _claim_username(username)
-    if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
+    if _spend_address_allowance(email=email, purpose=Purpose.ACTIVATION):
         return
     owner = User.objects.holding(email).select_for_update().first()
     # Taken since the form looked (by a parallel sign-up): the same answer for every address,
@@ -219,13 +224,22 @@ class WrongPassword(Exception):
 def check_password(*, user: AbstractBaseUser, password: str, client_ip: str) -> None:
     """Raise TooManyTries or WrongPassword unless `password` is the user's. Wrong passwords
     count against the client, as at sign-in (never against the account: strangers could
-    lock its owner out)."""
-    wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+    lock its owner out): counted before the check, and taken back when it is right, so
+    parallel guesses cannot all pass the limit."""
+    wait = ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
     if wait:
         raise TooManyTries(wait)
     if not user.check_password(password):
-        ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
         raise WrongPassword
+    ratelimit.refund(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+
+
+def spend_session_allowance(*, user: User) -> int:
+    """Count a new session for `user` (its password was right); return 0, or the seconds to
+    wait when the account has had too many lately. Keyed by the account and its sessions'
+    hash: a new password (a code proves the mailbox) starts a new count, so whoever spent it
+    with a stolen password does not keep the owner out."""
+    return ratelimit.hit(Scope.NEW_SESSION_FOR_ACCOUNT, f"{user.pk}:{user.get_session_auth_hash()}")
 
 
 def activate_account(*, token: str, password: str, client_ip: str) -> User:

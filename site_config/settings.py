@@ -155,6 +155,12 @@ VERIFICATION_CHECKS_PER_IP_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_IP_PER_HO
 VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = env.int(
     "VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR", default=30
 )
+# Every password sign-in from one client IP, right or wrong: generous, it bounds the hashing
+# and the sessions one client can cost the site.
+VERIFICATION_SIGNINS_PER_IP_PER_HOUR = env.int("VERIFICATION_SIGNINS_PER_IP_PER_HOUR", default=200)
+# New sessions by password for one account. Only a right password spends it, and a new
+# password starts a new count, so strangers cannot lock the owner out (docs/security.md).
+VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR = env.int("VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR", default=20)
 # How many proxies in front of the site append to X-Forwarded-For. 0: use the socket's address
 # and ignore the header, which any client can write. Production must say (0 included): behind
 # a proxy, a wrong 0 puts every client in one bucket, and one client can then lock out all.

@@ -171,6 +171,7 @@ def test_a_sign_in_code_mail_in_chinese(db, deliver, mailoutbox):
 
     [mail] = mailoutbox
     assert "登录验证码" in mail.subject and "登录" in mail.body and "登录" in mail.alternatives[0][0]
+    assert "不要把验证码告诉任何人" in mail.body and "不要把验证码告诉任何人" in mail.alternatives[0][0]
 
 
 @pytest.mark.parametrize("status, path", [(404, "/nowhere/"), (403, None)])

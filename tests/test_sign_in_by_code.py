@@ -67,6 +67,16 @@ def test_the_mail_carries_the_code_and_a_link_with_it_in_the_fragment_only(user,
     assert "code-from-link.js" in Client().get(path).content.decode()
 
 
+def test_the_mail_says_never_to_share_the_code(user, deliver, mailoutbox):
+    # Anyone who has the code (and the address) can sign in: the mail must not say otherwise.
+    ask_for_sign_in_code(Client(), deliver, user.email, mailoutbox)
+
+    [mail] = mailoutbox
+    for text in [mail.body, mail.alternatives[0][0]]:
+        assert "but you" not in text
+        assert "Never share this code" in text and "anyone who has it can sign in" in text
+
+
 def test_opening_the_code_page_changes_nothing(client, user, deliver, mailoutbox):
     ask_for_sign_in_code(client, deliver, user.email, mailoutbox)
 

@@ -168,8 +168,18 @@ class OutboundEmail(models.Model):
         NO_RECIPIENT = "no_recipient", _("no account: nothing sent")
 
     # Claimed before other mail, whatever was queued earlier: someone is waiting for the code
-    # or link it carries, and it ages while it waits. A new kind of that sort joins here.
-    WAITED_FOR = {Kind.ACTIVATION, Kind.PASSWORD_RESET, Kind.LOGIN_CODE, Kind.EMAIL_CHANGE_CODE}
+    # or link it carries, and it ages while it waits; and the security notices, whose owner
+    # must hear at once that someone changed the account (the address change's carries the
+    # undo link). A new kind of that sort joins here.
+    WAITED_FOR = {
+        Kind.ACTIVATION,
+        Kind.PASSWORD_RESET,
+        Kind.LOGIN_CODE,
+        Kind.EMAIL_CHANGE_CODE,
+        Kind.EMAIL_CHANGED,
+        Kind.EMAIL_CHANGE_UNDONE,
+        Kind.PASSWORD_CHANGED,
+    }
     # The status groups, spelled once.
     NOT_STARTED = [Status.QUEUED, Status.RETRYING]  # no job has them; they may be held back
     WAITING = [*NOT_STARTED, Status.SENDING]

@@ -25,6 +25,8 @@ class Scope(StrEnum):
     REQUEST_FROM_CLIENT = "request_from_ip"
     CHECK_FROM_CLIENT = "check_from_ip"
     FAILED_SIGNIN_FROM_CLIENT = "failed_signin_from_ip"
+    SIGNIN_FROM_CLIENT = "signin_from_ip"
+    NEW_SESSION_FOR_ACCOUNT = "new_session_for_account"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,11 @@ def limits() -> dict[Scope, list[Rule]]:
         Scope.REQUEST_FROM_CLIENT: [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
         Scope.CHECK_FROM_CLIENT: [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
         Scope.FAILED_SIGNIN_FROM_CLIENT: [Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)],
+        # Every sign-in from one client, right passwords too: each costs a hash and a session.
+        Scope.SIGNIN_FROM_CLIENT: [Rule(settings.VERIFICATION_SIGNINS_PER_IP_PER_HOUR, 3600)],
+        # Right passwords for one account (keyed by the account and its sessions' hash, so a
+        # new password starts a new count): only whoever knows the password spends it.
+        Scope.NEW_SESSION_FOR_ACCOUNT: [Rule(settings.VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR, 3600)],
     }
 
 
@@ -68,12 +75,6 @@ def hit(scope: Scope, key: str) -> int:
     return _count(scope, key, always=False)
 
 
-def record(scope: Scope, key: str) -> None:
-    """Count one hit on (scope, key) even past its limits: for what happens anyway (a mail
-    the site owes whatever the limits say), so that the limits and histories see it."""
-    _count(scope, key, always=True)
-
-
 @transaction.atomic
 def _count(scope: Scope, key: str, *, always: bool) -> int:
     rules = limits()[scope]
@@ -89,6 +90,17 @@ def _count(scope: Scope, key: str, *, always: bool) -> int:
     bucket.hits = hits
     bucket.save(update_fields=["hits", "updated_at"])
     return math.ceil(wait)
+
+
+@transaction.atomic
+def refund(scope: Scope, key: str) -> None:
+    """Take back one hit on (scope, key): for an attempt counted before its outcome was known
+    (so that parallel attempts cannot all pass a check made before any was counted), whose
+    outcome turned out not to count. The latest hit goes: the count is what limits."""
+    bucket = RateLimitBucket.objects.select_for_update().filter(scope=scope, key=_digest(scope, key)).first()
+    if bucket is not None and bucket.hits:
+        bucket.hits.remove(max(bucket.hits))
+        bucket.save(update_fields=["hits", "updated_at"])
 
 
 def recent_hits(scope: Scope, key: str) -> list[float]:
