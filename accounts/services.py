@@ -207,6 +207,7 @@ def _claim_username(username: str) -> None:
         UsernameClaim.objects.with_username(username).update(claimed_at=now)
 
 
+@transaction.atomic
 def resend_activation(*, email: str, client_ip: str) -> None:
     """Mail a new link to an account that was never activated; anything else gets nothing,
     through the same steps (a mail record without a recipient)."""
@@ -274,6 +275,7 @@ def may_sign_in(user: User | None) -> bool:
     return user is not None and user.is_active
 
 
+@transaction.atomic
 def request_password_reset(*, email: str, client_ip: str) -> str:
     """Mail a reset code to an account that may recover; anything else gets nothing,
     through the same steps (a code and a mail record without a recipient). Return the code's
@@ -316,6 +318,7 @@ def may_sign_in_by_code(user: User | None) -> bool:
     return may_sign_in(user) and not (user.is_staff or user.is_superuser)  # type: ignore[union-attr]
 
 
+@transaction.atomic
 def request_sign_in_code(*, email: str, client_ip: str) -> str:
     """Mail a sign-in code to an active account that may sign in by code; one never activated
     gets its activation link instead (a code would sign in to an account that cannot sign in

@@ -136,7 +136,7 @@ def queries_of(url_name, email, deliver, client_ip):
         deliver(Client(REMOTE_ADDR=client_ip).post, reverse(url_name), {"email": email})
     # The statements' shapes: which tables are read and written, in which order.
     return [
-        re.sub(r"'[^']*'|\b\d+(\.\d+)?\b|NULL|\"s\d+_x\d+\"", "?", query["sql"])
+        re.sub(r"'[^']*'|\b\d+(\.\d+)?(e[+-]?\d+)?\b|NULL|\"s\d+_x\d+\"", "?", query["sql"])
         for query in done.captured_queries
     ]
 

@@ -53,8 +53,8 @@ SEED = [
         now() - interval '30 days', gen_random_uuid() FROM accounts_user""",
     f"""INSERT INTO accounts_usernameclaim (username, claimed_at)
         SELECT 'claim' || n, now() FROM generate_series(1, {ROWS}) n""",
-    f"""INSERT INTO verification_ratelimitbucket (scope, key, hits, updated_at)
-        SELECT 'mail_to_address', md5(n::text), '[]', now() FROM generate_series(1, {ROWS}) n""",
+    f"""INSERT INTO verification_ratelimitbucket (scope, key, tat, counted, updated_at)
+        SELECT 'mail_to_address', md5(n::text), 0, true, now() FROM generate_series(1, {ROWS}) n""",
     f"ANALYZE {', '.join(TABLES)}",
 ]
 SEQ_SCAN = re.compile(rf"Seq Scan on ({'|'.join(TABLES)})\b")

@@ -269,16 +269,19 @@ class SendAllowance(models.Model):
 
 
 class RateLimitBucket(models.Model):
-    """Recent hits of one client or address on one action, for the rate limits.
+    """One client's or address's use of one action, for the rate limits (verification/ratelimit.py).
 
     The key is a keyed digest, so typed addresses and client IPs are not kept in clear.
     """
 
     scope = models.CharField(max_length=32)
     key = models.CharField(max_length=64)
-    # POSIX times of the hits inside the longest window of the scope's rules.
-    hits = models.JSONField(default=list)
-    updated_at = models.DateTimeField(auto_now=True)
+    # The POSIX time the next hit is due at, were hits evenly spaced (GCRA's theoretical
+    # arrival time): the further ahead of now, the more of the allowance is in use.
+    tat = models.FloatField(default=0)
+    # Whether the last hit passed: read back by the statement that counted it.
+    counted = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
