@@ -5,9 +5,11 @@ from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import User
 from verification import clock
+from verification.retention import delete_in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +22,18 @@ def sweep_accounts():
     unproven = User.objects.filter(
         is_active=False, email_verified_at=None, last_login=None, date_joined__lt=cutoff
     )
-    deleted = unproven.delete()[1].get(User._meta.label, 0)
-    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    deleted = delete_in_batches(unproven)
+    clear_expired_sessions()
     logger.info("Accounts sweep: deleted %s never-activated accounts", deleted)
     return {"unactivated_accounts": deleted}
+
+
+def clear_expired_sessions():
+    """Django's `clear_expired`, in batches where sessions are rows (its one DELETE over a big
+    session table would hold it for seconds)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if hasattr(store, "get_model_class"):  # the db and cached_db engines
+        # Django's own clock, as its session expiry is written with it.
+        delete_in_batches(store.get_model_class().objects.filter(expire_date__lt=timezone.now()))
+    else:
+        store.clear_expired()

@@ -197,6 +197,8 @@ if VERIFICATION_SMTP_CONNECTIONS < 1:
 VERIFICATION_MAIL_RATE = env.float("VERIFICATION_MAIL_RATE", default=None)
 # Sent, failed and cancelled mail records, and expired codes and links, are deleted after this.
 VERIFICATION_RETENTION_DAYS = env.int("VERIFICATION_RETENTION_DAYS", default=30)
+# The sweeps delete that many rows per statement and transaction (verification/retention.py).
+VERIFICATION_SWEEP_BATCH_SIZE = env.int("VERIFICATION_SWEEP_BATCH_SIZE", default=1000)
 
 # Django-Q2 with the ORM broker: the queue is a table in DATABASES["default"], so no Redis.
 # The outbox record owns retries, so Django-Q2 never runs a job again on its own account:
