@@ -93,6 +93,9 @@ DATABASES = {
 # reconnect for every task (README, "How delivery works", has the measured difference).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# Behind PgBouncer in transaction mode (README, "PgBouncer"): a server-side cursor outside a
+# transaction would outlive the transaction that holds its server connection.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the mail worker write to one file. WAL lets readers run beside a
     # writer, and BEGIN IMMEDIATE takes the write lock at the start of a transaction, so a
