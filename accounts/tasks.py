@@ -5,9 +5,11 @@ from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import EmailChange, User, UsernameClaim
 from verification import clock
+from verification.retention import delete_in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +28,10 @@ def sweep_accounts():
     unproven = User.objects.filter(
         is_active=False, email_verified_at=None, last_login=None, date_joined__lt=cutoff
     )
-    deleted = unproven.delete()[1].get(User._meta.label, 0)
-    claims = UsernameClaim.objects.filter(claimed_at__lt=cutoff - SWEEP_INTERVAL).delete()[0]
-    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
-    changes = delete_spent_email_changes()
+    deleted = delete_in_batches(unproven)
+    claims = delete_in_batches(UsernameClaim.objects.filter(claimed_at__lt=cutoff - SWEEP_INTERVAL))
+    clear_expired_sessions()
+    changes = delete_in_batches(EmailChange.objects.spent())
     logger.info(
         "Accounts sweep: deleted %s never-activated accounts, %s username claims, %s changes of address",
         deleted,
@@ -39,6 +41,12 @@ def sweep_accounts():
     return {"unactivated_accounts": deleted, "username_claims": claims, "email_changes": changes}
 
 
-def delete_spent_email_changes() -> int:
-    """Both addresses of a change are kept only while the change can still matter."""
-    return EmailChange.objects.spent().delete()[0]
+def clear_expired_sessions():
+    """Django's `clear_expired`, in batches where sessions are rows (its one DELETE over a big
+    session table would hold it for seconds)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if hasattr(store, "get_model_class"):  # the db and cached_db engines
+        # Django's own clock, as its session expiry is written with it.
+        delete_in_batches(store.get_model_class().objects.filter(expire_date__lt=timezone.now()))
+    else:
+        store.clear_expired()

@@ -94,6 +94,9 @@ DATABASES = {
 # reconnect for every task (README, "How delivery works", has the measured difference).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# Behind PgBouncer in transaction mode (README, "PgBouncer"): a server-side cursor outside a
+# transaction would outlive the transaction that holds its server connection.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the mail worker write to one file. WAL lets readers run beside a
     # writer, and BEGIN IMMEDIATE takes the write lock at the start of a transaction, so a
@@ -210,6 +213,8 @@ if VERIFICATION_SMTP_CONNECTIONS < 1:
 VERIFICATION_MAIL_RATE = env.float("VERIFICATION_MAIL_RATE", default=None)
 # Sent, failed and cancelled mail records, and expired codes and links, are deleted after this.
 VERIFICATION_RETENTION_DAYS = env.int("VERIFICATION_RETENTION_DAYS", default=30)
+# The sweeps delete that many rows per statement and transaction (verification/retention.py).
+VERIFICATION_SWEEP_BATCH_SIZE = env.int("VERIFICATION_SWEEP_BATCH_SIZE", default=1000)
 
 # Django-Q2 with the ORM broker: the queue is a table in DATABASES["default"], so no Redis.
 # The outbox record owns retries, so Django-Q2 never runs a job again on its own account:

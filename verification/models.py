@@ -110,6 +110,8 @@ class OneTimeSecret(models.Model):
         indexes = [
             models.Index(fields=["user", "purpose", "-created_at"]),
             models.Index(fields=["address_key", "purpose", "-created_at"]),
+            # The sweep's look for secrets past their retention.
+            models.Index(fields=["expires_at"], name="verification_secret_expires"),
         ]
 
     def __str__(self):
@@ -125,6 +127,9 @@ class FailedGuesses(models.Model):
     address_key = models.CharField(max_length=64, unique=True)
     count = models.PositiveIntegerField(default=0)
     last_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_at"], name="verification_guesses_last")]
 
     def __str__(self):
         return f"{self.count} wrong codes, last at {self.last_at:%Y-%m-%d %H:%M}"
@@ -229,6 +234,8 @@ class OutboundEmail(models.Model):
             models.Index(fields=["status", "priority", "id"]),
             # The send rate over the last minute, for staff.
             models.Index(fields=["sent_at"]),
+            # The sweep's look for mail past its retention.
+            models.Index(fields=["created_at"], name="verification_mail_created"),
         ]
 
     def __str__(self):
