@@ -147,22 +147,28 @@ def test_staff_can_cancel_a_mail_whose_sender_died(user, time_machine):
     assert outbox.cancel(OutboundEmail.objects.all()) == 1
 
 
-def test_a_wrong_smtp_password_holds_the_mail_instead_of_failing_the_backlog(
-    jobs_wait_in_the_queue, user, provider, settings
+def test_a_wrong_smtp_password_holds_the_mail_and_fails_none_however_many_jobs_meet_it(
+    jobs_wait_in_the_queue, user, provider, settings, time_machine
 ):
     server = provider(
         lambda n, command: {"reply": "535 5.7.8 Authentication failed"} if command == "AUTH" else None,
         auth=True,
     )
     settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "sender", "changed-by-someone"
+    settings.VERIFICATION_MAIL_MAX_ATTEMPTS = 3
     mails(user, 30)
 
     delivery.deliver_due_mail()
+    assert server.connections == 1  # one knock, then the whole queue is held
+    assert all(held.next_attempt_at > time_machine.now for held in OutboundEmail.objects.all())
 
-    assert server.connections == 1
-    [tried] = OutboundEmail.objects.filter(attempts=1)
-    assert tried.status == Status.RETRYING and "535" in tried.last_error
-    assert OutboundEmail.objects.filter(status=Status.QUEUED, attempts=0).count() == 29  # held, not failed
+    for _ in range(settings.VERIFICATION_MAIL_MAX_ATTEMPTS + 2):  # staff take a while to mend it
+        time_machine.advance(seconds=settings.VERIFICATION_MAIL_RETRY_MAX_DELAY + 1)
+        delivery.deliver_due_mail()
+
+    assert server.connections == settings.VERIFICATION_MAIL_MAX_ATTEMPTS + 3 and server.accepted == []
+    assert set(OutboundEmail.objects.values_list("status", "attempts")) == {(Status.QUEUED, 0)}
+    assert "535" in OutboundEmail.objects.order_by("pk").first().last_error  # what staff read
 
 
 def test_a_clock_stepped_back_does_not_stop_the_send_rate_cap(

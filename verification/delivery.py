@@ -154,6 +154,15 @@ class _Job:
             if not smtp.sessions_allowed():  # none here: come back, in case none is open anywhere
                 wake_a_worker(not_before=smtp.may_ask_again_at())
             return
+        if smtp.is_about_the_sender(error):
+            # Every mail would get the same answer (our password, our address), and staff can
+            # mend it: no mail is charged for it, and the queue waits as for an outage.
+            _release([email], reason=error)
+            self.server_down = True
+            until = clock.now() + timedelta(seconds=backoff(1))
+            _hold_waiting_mail(until=until)
+            wake_a_worker(not_before=until)
+            return
         retry_at = _record_failure(email, error)
         if smtp.is_unreachable(error):
             self.unreachable_in_a_row += 1
@@ -162,11 +171,9 @@ class _Job:
             _hold_waiting_mail(until=retry_at or clock.now() + timedelta(seconds=backoff(1)))
 
     def _every_send_would_fail(self, error):
-        """The server refused us (our password, our address), or cannot be reached: before
-        any send of this job succeeded, or twice in a row. One session that times out while
-        the others deliver is that session's trouble, not the server's."""
-        if smtp.is_about_the_sender(error):
-            return True
+        """The server cannot be reached: before any send of this job succeeded, or twice in a
+        row. One session that times out while the others deliver is that session's trouble,
+        not the server's."""
         return smtp.is_unreachable(error) and (not self.answered or self.unreachable_in_a_row >= 2)
 
 
