@@ -15,7 +15,7 @@ from harness.processes import Stack, scratch_database, wait_for
 from harness.smtp_sink import SmtpSink
 from tests.conftest import use_smtp_server
 from tests.factories import UserFactory
-from verification import delivery, smtp
+from verification import delivery
 from verification.models import OutboundEmail
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,6 @@ def trusted_certificate(tmp_path, monkeypatch):
     authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
     yield authority.issue_cert("127.0.0.1")
-    smtp.close()
 
 
 @pytest.mark.parametrize("tls, setting", [("implicit", "EMAIL_USE_SSL"), ("starttls", "EMAIL_USE_TLS")])

@@ -13,7 +13,7 @@ from harness.smtp_sink import SilentServer, free_port, text_body
 from tests.conftest import use_smtp_server
 from tests.factories import UserFactory
 from tests.helpers import ask_for_code
-from verification import delivery, outbox, sendrate, smtp
+from verification import delivery, outbox, sendrate
 from verification.models import OneTimeSecret, OutboundEmail
 
 Status = OutboundEmail.Status
@@ -105,18 +105,6 @@ def test_a_job_sends_over_several_sessions_at_once_and_keeps_them_for_the_next(u
     assert len(smtp_sink.wait_for(28)) == 28
     assert smtp_sink.most_in_flight == 4 and smtp_sink.connections == 4
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.SENT}
-
-
-def test_a_server_that_answers_at_once_gets_one_session_from_the_jobs_own_thread(
-    user, smtp_sink, monkeypatch
-):
-    monkeypatch.setattr(smtp, "AT_ONCE", 1.0)  # this sink answers well within it
-    OutboundEmail.objects.bulk_create(record_for(user) for _ in range(30))
-
-    delivery.deliver_due_mail()
-
-    assert len(smtp_sink.wait_for(30)) == 30
-    assert smtp_sink.connections == 1 and smtp_sink.most_in_flight == 1
 
 
 def test_codes_and_links_are_claimed_before_notices_queued_earlier(

@@ -30,7 +30,7 @@ def provider(settings):
         return server
 
     yield start
-    smtp.close()
+    smtp.pool.reset()
     for server in servers:
         server.__exit__()
 
