@@ -47,10 +47,11 @@ LOAD = [
         LATERAL (SELECT now() - CASE k WHEN 0 THEN interval '40 days' ELSE k * interval '3 days' END
                  - (u.id %% 86400) * interval '1 second') AS at(t)
     WHERE u.id > %(after)s AND u.username LIKE 'scale%%'""",
-    """INSERT INTO verification_onetimesecret (id, user_id, purpose, digest, created_at, expires_at,
-        attempts, max_attempts, used_at)
-    SELECT gen_random_uuid(), u.id, 'password_reset', md5(u.id::text), now() - interval '2 days',
-        now() - interval '2 days' + interval '10 minutes', 1, 5, now() - interval '2 days'
+    """INSERT INTO verification_onetimesecret (id, user_id, address_key, purpose, digest, created_at,
+        expires_at, attempts, other_attempts, max_attempts, used_at)
+    SELECT gen_random_uuid(), u.id, md5(u.email), 'password_reset', md5(u.id::text),
+        now() - interval '2 days', now() - interval '2 days' + interval '10 minutes', 1, 0, 5,
+        now() - interval '2 days'
     FROM accounts_user u WHERE u.id > %(after)s AND u.username LIKE 'scale%%'""",
 ]
 WAITING_MAIL = """INSERT INTO verification_outboundemail (kind, user_id, status, to_address, language,

@@ -14,6 +14,7 @@ Message-IDs answered 250 after their data.
 """
 
 import contextlib
+import functools
 import re
 import socket
 import threading
@@ -67,7 +68,7 @@ class ScriptedServer:
                 self.socks.append(conn)
             threading.Thread(target=self._serve, args=(conn, n), daemon=True).start()
 
-    def _answer(self, conn, n, command, normal):
+    def _answer(self, conn, n, command, normal, before_replying=None):
         rule = self.behave(n, command) or {}
         self.log.append((n, command, rule.get("reply", normal)))
         if rule.get("stall"):
@@ -77,6 +78,8 @@ class ScriptedServer:
         if rule.get("delay"):
             time.sleep(rule["delay"])
         reply = rule.get("reply", normal)
+        if before_replying is not None:  # so that a client which read the answer finds it counted
+            before_replying(reply)
         if reply is not None:
             data = (reply + "\r\n").encode()
             if rule.get("trickle"):
@@ -88,6 +91,11 @@ class ScriptedServer:
         if rule.get("close"):
             raise OSError("closing")
         return reply
+
+    def _count_accepted(self, message_id, reply):
+        if reply and reply.startswith("250"):
+            with self.lock:
+                self.accepted.append(message_id)
 
     def _serve(self, conn, n):
         file = conn.makefile("rb")
@@ -137,10 +145,8 @@ class ScriptedServer:
                     message_id = found.group(1) if found else None
                     with self.lock:
                         self.messages.append((n, message_id))
-                    reply = self._answer(conn, n, "DOT", "250 OK queued")
-                    if reply and reply.startswith("250"):
-                        with self.lock:
-                            self.accepted.append(message_id)
+                    count_it = functools.partial(self._count_accepted, message_id)
+                    self._answer(conn, n, "DOT", "250 OK queued", before_replying=count_it)
                 elif verb == "RSET":
                     self._answer(conn, n, "RSET", "250 OK")
                 elif verb == "NOOP":

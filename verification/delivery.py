@@ -1,23 +1,40 @@
 """Delivery: what a worker's job does with the mail the outbox holds.
 
-- A job claims due mails in short transactions (`SELECT … FOR UPDATE SKIP LOCKED` on
-  PostgreSQL, the single writer on SQLite), so two jobs, or two clusters, never take the same
-  mail. It claims as many as it has free SMTP sessions (VERIFICATION_SMTP_CONNECTIONS) and
-  sends over all of them at once, codes, links and security notices before other notices,
-  within the send-rate cap shared by every cluster (verification/sendrate.py); mail without
-  a recipient is closed unsent, outside the cap. Each mail is marked sent the moment its
-  server accepted it, so a worker that dies can send again at most the mails it had in flight.
-  A job that finds a full batch wakes another worker, so a backlog is drained by all of them.
-- A failure is classified: an SMTP 5xx fails the record for good, anything else is retried
-  with exponential backoff and jitter, up to VERIFICATION_MAIL_MAX_ATTEMPTS. A server that
-  cannot be reached stops the job: every waiting mail is held until that retry, without
-  spending an attempt, rather than each waiting out its own connection timeout. A job with no
-  session known to be open sends one mail alone first, so a server that is down costs a job
-  one timeout. A server that answers a new connection "try later" is at its limit of
-  connections from us, not down: the mail goes back to the queue, its attempt uncounted, for
-  the open sessions.
+A job claims due mails in short transactions (`SELECT … FOR UPDATE SKIP LOCKED` on
+PostgreSQL, the single writer on SQLite), so two jobs, or two clusters, never take the same
+mail. It claims one mail for each free SMTP session (VERIFICATION_SMTP_CONNECTIONS) and sends
+over all of them at once, codes, links and security notices before other notices, within the
+send-rate cap shared by every cluster (verification/sendrate.py); mail without a recipient is
+closed unsent, outside the cap. Each mail is marked sent the moment its server accepted it,
+so a worker that dies can send again at most the mails it had in flight. A job that finds a
+full batch wakes another worker, so a backlog is drained by all of them. A job with no
+session known to be open sends one mail alone first, so a server that is down costs a job
+one timeout.
 
-A mail sent again carries a freshly issued code or link, which revokes the one before.
+What each outcome of a send does (the retry rules, one function each):
+
+| outcome of a send                    | the mail         | waiting mail           | code                    |
+| ------------------------------------ | ---------------- | ---------------------- | ----------------------- |
+| accepted                             | sent             | goes on                | `_Job._sent`            |
+| 5xx about this message               | failed           | goes on                | `_record_failure`       |
+| 4xx about this message; not composed | retried, counted | goes on                | `_record_failure`       |
+| unreachable, timed out, dropped      | retried, counted | held if down (below)   | `_Job._unreachable`     |
+| new session refused 4xx (a limit)    | back, uncounted  | goes on, open sessions | `_Job._session_refused` |
+| sender refused (535, 5xx greeting)   | back, uncounted  | held for a backoff     | `_Job._sender_refused`  |
+
+"Counted" spends one of VERIFICATION_MAIL_MAX_ATTEMPTS (the last fails the mail); "retried"
+is after `backoff()`, with a job queued for that moment; "back" is in the queue at once;
+"held" means no waiting mail is tried before then, and none spends an attempt. The server is
+down for the job when it cannot be reached (refused, timed out, TLS failed, dropped) before a
+send got through, or twice in a row: the waiting mail is held until that mail's retry rather
+than each waiting out its own connection timeout. One session that times out while the others
+deliver holds nothing. A provider's limit on connections is not an outage: the sessions open
+go on sending (verification/smtp.py). A kept connection that the server closed or answered
+4xx is reopened and the message sent again at once (`_Session.send`): it was not taken. A
+worker that dies mid-send leaves its mails `sending`; after their lease another job takes them
+up as another attempt, and one on its last attempt is failed by the sweep
+(`OutboundEmail.abandoned`). A mail sent again carries a freshly issued code or link, which
+revokes the one before.
 """
 
 import logging
@@ -67,20 +84,41 @@ def deliver_due_mail() -> None:
     _Job().run()
 
 
+class _Server:
+    """What one job has learned of the SMTP server: until a send gets through, one is tried at
+    a time; one that cannot be reached before then, or twice in a row, is down for the job."""
+
+    def __init__(self):
+        self.works = smtp.pool.has_open_session()  # a session is open: it answered before
+        self.unreachable_in_a_row = 0
+        self.down = False
+
+    def sessions(self):
+        return smtp.pool.allowed() if self.works else min(1, smtp.pool.allowed())
+
+    def answered(self):
+        self.works, self.unreachable_in_a_row = True, 0
+
+    def could_not_reach(self):
+        """Count a send that could not reach the server; True when the server is now down.
+        One session that times out while the others deliver is that session's trouble."""
+        self.unreachable_in_a_row += 1
+        if self.down or (self.works and self.unreachable_in_a_row < 2):
+            return False
+        self.down = True
+        return True
+
+
 class _Job:
     """One run of `deliver_due_mail`: the sends in flight, and what it learned of the server."""
 
     def __init__(self):
         self.stop_at = time.monotonic() + JOB_TIME
         self.sending = {}  # Future -> the mail it sends
-        # Until a send succeeds, one at a time: a server that is down then costs one timeout.
-        self.server_answers = smtp.has_open_session()
-        self.answered = False  # a send of this job succeeded
-        self.unreachable_in_a_row = 0  # sends that could not reach the server, since the last success
-        self.server_down = False
+        self.server = _Server()
 
     def run(self):
-        if not smtp.sessions_allowed():
+        if not smtp.pool.allowed():
             self._hand_over()
             return
         while True:
@@ -91,7 +129,7 @@ class _Job:
                 time.sleep(min(pause, max(0.0, self.stop_at - time.monotonic())))
             elif not claimed:
                 break
-        if not self.server_down and time.monotonic() >= self.stop_at:
+        if not self.server.down and time.monotonic() >= self.stop_at:
             wake_a_worker()  # another job takes up what is left
 
     def _hand_over(self):
@@ -101,20 +139,16 @@ class _Job:
             wake_a_worker(not_before=clock.now() + HAND_OVER_DELAY)
 
     def _may_start(self):
-        return not self.server_down and time.monotonic() < self.stop_at
+        return not self.server.down and time.monotonic() < self.stop_at
 
     def _start_sends(self):
-        """Claim as many due mails as sessions are free and start sending them; return how
-        many it claimed and the seconds until the send-rate cap allows more, when it held
-        some back."""
-        sessions = smtp.sessions_allowed() if self.server_answers else min(1, smtp.sessions_allowed())
-        free = sessions - len(self.sending)
-        # Against a fast server, claim in groups rather than one by one (fewer transactions);
-        # against a slow one, a free session is not left waiting for others.
-        if free < 1 or (self.sending and free < sessions / 2 and not smtp.is_slow()):
+        """Claim a due mail for each free session and start sending them; return how many it
+        claimed and the seconds until the send-rate cap allows more, when it held some back."""
+        free = self.server.sessions() - len(self.sending)
+        if free < 1:
             return 0, 0
         batch, pause = _claim_batch(free)
-        if self.server_answers and len(batch) == free:
+        if self.server.works and len(batch) == free:
             # More may be waiting: make sure a job is there for an idle worker (of this
             # cluster or another) to take, while this one sends.
             wake_a_worker()
@@ -131,10 +165,7 @@ class _Job:
         except Exception as error:
             _record_failure(email, error)
             return
-        if smtp.answers_at_once():
-            self._finish(email, _error_of(smtp.send, message))
-        else:
-            self.sending[smtp.start_sending(message)] = email
+        self.sending[smtp.pool.start_sending(message)] = email
 
     def _finish_sends(self, timeout):
         done, _ = futures.wait(self.sending, timeout=timeout, return_when=futures.FIRST_COMPLETED)
@@ -142,40 +173,43 @@ class _Job:
             self._finish(self.sending.pop(future), future.exception())
 
     def _finish(self, email, error):
+        """Decide what becomes of a mail from its send's outcome (the module's table)."""
         if error is None:
-            _mark(email, status=Status.SENT, sent_at=clock.now())
-            self.server_answers = self.answered = True
-            self.unreachable_in_a_row = 0
-            return
-        if smtp.refused_session(error):
-            # The provider allows no more connections from us: the mail is not at fault, and
-            # the sessions open here or in other workers send it.
-            _release([email], reason=error)
-            if not smtp.sessions_allowed():  # none here: come back, in case none is open anywhere
-                wake_a_worker(not_before=smtp.may_ask_again_at())
-            return
+            self._sent(email)
+        elif smtp.refused_session(error):
+            self._session_refused(email, error)
+        elif smtp.is_about_the_sender(error):
+            self._sender_refused(email, error)
+        elif smtp.is_unreachable(error):
+            self._unreachable(email, error)
+        else:
+            _record_failure(email, error)
+
+    def _sent(self, email):
+        _mark(email, status=Status.SENT, sent_at=clock.now())
+        self.server.answered()
+
+    def _session_refused(self, email, error):
+        """The provider allows no more connections from us: the mail is not at fault, and the
+        sessions open here or in other workers send it."""
+        _release([email], reason=error)
+        if not smtp.pool.allowed():  # none here: come back, in case none is open anywhere
+            wake_a_worker(not_before=smtp.pool.may_ask_again_at())
+
+    def _sender_refused(self, email, error):
+        """Every mail would get the same answer (our password, our address), and staff can
+        mend it: no mail is charged, and the queue waits as for an outage."""
+        _release([email], reason=error)
+        self.server.down = True
+        until = clock.now() + timedelta(seconds=backoff(1))
+        _hold_waiting_mail(until=until)
+        wake_a_worker(not_before=until)
+
+    def _unreachable(self, email, error):
+        """The mail is retried; when the server is down, no other waits out its own timeout."""
         retry_at = _record_failure(email, error)
-        if smtp.is_unreachable(error):
-            self.unreachable_in_a_row += 1
-        if not self.server_down and self._every_send_would_fail(error):
-            self.server_down = True
+        if self.server.could_not_reach():
             _hold_waiting_mail(until=retry_at or clock.now() + timedelta(seconds=backoff(1)))
-
-    def _every_send_would_fail(self, error):
-        """The server refused us (our password, our address), or cannot be reached: before
-        any send of this job succeeded, or twice in a row. One session that times out while
-        the others deliver is that session's trouble, not the server's."""
-        if smtp.is_about_the_sender(error):
-            return True
-        return smtp.is_unreachable(error) and (not self.answered or self.unreachable_in_a_row >= 2)
-
-
-def _error_of(call, *args):
-    try:
-        call(*args)
-    except Exception as error:
-        return error
-    return None
 
 
 def _claim_batch(limit):

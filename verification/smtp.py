@@ -5,8 +5,7 @@ is reused and reopened only when the server has dropped it. A provider that take
 milliseconds to accept a message would leave a worker idle on one session, so a job sends
 over up to VERIFICATION_SMTP_CONNECTIONS sessions at once, one thread each. Django's SMTP
 backend is synchronous and a sending thread spends its time waiting on the socket, which
-releases the GIL; each backend object is used by one thread at a time. A server that accepts
-a message at once gains nothing from threads, which only cost CPU: the job then sends itself.
+releases the GIL; each backend object is used by one thread at a time.
 
 Providers limit how many connections one client may hold, and answer the next one "421 try
 later" (163 says "421 HL:ICC"). That is not an outage: the server answered at once, and the
@@ -18,29 +17,13 @@ VERIFICATION_MAIL_RETRY_DELAY seconds; then it asks for more again.
 import contextlib
 import smtplib
 import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMessage, get_connection
 
 from verification import clock
-
-# Sessions not in use, the most recently used last: a quiet worker keeps reusing one.
-_idle = []
-_busy = set()  # sessions sending now
-_lock = threading.Lock()
-# Until when the provider's refusal of a session holds this process to the sessions it has.
-_refused_until = None
-_threads, _threads_size = None, 0
-# How long the server takes to accept a message, averaged over the last few sends (so that
-# one send slowed by a busy machine changes little), if one was sent since `close()`.
-_send_seconds = None
-# Below this, the server never keeps a session waiting long enough for threads to pay.
-AT_ONCE = 0.02
-# Above this, a session left idle costs more than claiming mail for it alone.
-SLOW = 0.1
 
 # The server closed a kept connection between two jobs: open a new one and send again.
 DROPPED = (smtplib.SMTPServerDisconnected, ConnectionResetError, BrokenPipeError)
@@ -60,20 +43,9 @@ def _worth_a_new_connection(error):
     return isinstance(error, DROPPED)
 
 
-def _current_settings():
-    return (
-        settings.EMAIL_BACKEND,
-        settings.EMAIL_HOST,
-        settings.EMAIL_PORT,
-        settings.EMAIL_HOST_USER,
-        settings.EMAIL_USE_SSL,
-        settings.EMAIL_USE_TLS,
-    )
-
-
 class _Session:
     def __init__(self):
-        self.backend, self.settings = get_connection(), _current_settings()
+        self.backend = get_connection()
 
     def is_open(self):
         return getattr(self.backend, "connection", None) is not None
@@ -95,107 +67,93 @@ class _Session:
             self.backend.close()
 
 
-def _take_session():
-    """An idle session, one with its connection open if there is one, or a new one."""
-    with _lock:
-        open_ones = [session for session in _idle if session.is_open()]
-        session = (open_ones or _idle or [None])[-1]
-        if session is not None:
-            _idle.remove(session)
-    if session is not None and session.settings != _current_settings():
-        session.close()
-        session = None
-    session = session or _Session()
-    with _lock:
-        _busy.add(session)
-    return session
+class SessionPool:
+    """This process's SMTP sessions, the threads that send over them, and how long a
+    provider's refusal of a session holds it to those it has. The job's thread and the
+    sending threads share it, so its state changes only under its lock. Sessions and threads
+    read the mail settings when they are made: after changing those, call `reset()`."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle: list[_Session] = []  # not in use, the most recently used last
+        self._busy: set[_Session] = set()
+        self._threads: ThreadPoolExecutor | None = None
+        self._refused_until = None
+
+    def start_sending(self, message: EmailMessage) -> Future:
+        """Send `message` on a thread of its own; return its Future, which holds what the
+        server answered. Callers keep no more sends in flight than `allowed()`, so a send
+        starts at once."""
+        with self._lock:
+            if self._threads is None:
+                size = settings.VERIFICATION_SMTP_CONNECTIONS
+                self._threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="smtp")
+            return self._threads.submit(self._send, message)
+
+    def allowed(self) -> int:
+        """How many sessions this process may use at once now: VERIFICATION_SMTP_CONNECTIONS,
+        or only those it has open while a refused session holds it back (see the module's text)."""
+        wanted = settings.VERIFICATION_SMTP_CONNECTIONS
+        with self._lock:
+            if self._refused_until is not None and clock.now() < self._refused_until:
+                return min(wanted, sum(session.is_open() for session in [*self._idle, *self._busy]))
+        return wanted
+
+    def may_ask_again_at(self):
+        """When a process held back by a refused session may open sessions again."""
+        with self._lock:
+            return self._refused_until
+
+    def has_open_session(self) -> bool:
+        with self._lock:
+            return any(session.is_open() for session in self._idle)
+
+    def reset(self):
+        """Close every session and thread and forget the provider's refusal (the tests call
+        this when they change the mail settings or their server goes away)."""
+        with self._lock:
+            threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown()  # waits for sends in flight (a job never leaves one)
+        with self._lock:
+            sessions = [*self._idle, *self._busy]
+            self._idle, self._busy, self._refused_until = [], set(), None
+        for session in sessions:
+            session.close()
+
+    def _send(self, message):
+        session = self._take()
+        try:
+            session.send(message)
+        except Exception as error:
+            # After a failure the connection's state is unknown (a refused message may leave
+            # it mid-transaction, and a provider may refuse every later message on it): the
+            # next send over this session opens a new one.
+            session.close()
+            if refused_session(error):
+                until = clock.now() + timedelta(seconds=settings.VERIFICATION_MAIL_RETRY_DELAY)
+                with self._lock:
+                    self._refused_until = until
+            raise
+        finally:
+            with self._lock:
+                self._busy.discard(session)
+                self._idle.append(session)
+
+    def _take(self):
+        """An idle session, one with its connection open if there is one, or a new one."""
+        with self._lock:
+            open_ones = [session for session in self._idle if session.is_open()]
+            session = (open_ones or self._idle or [None])[-1]
+            if session is None:
+                session = _Session()
+            else:
+                self._idle.remove(session)
+            self._busy.add(session)
+        return session
 
 
-def _open_sessions():
-    with _lock:
-        return sum(session.is_open() for session in [*_idle, *_busy])
-
-
-def send(message):
-    """Send `message` over an idle session of this process; raise what the server answered.
-    A session whose send failed is closed, so that its next use reconnects."""
-    session, started = _take_session(), time.monotonic()
-    try:
-        session.send(message)
-        _took(time.monotonic() - started)
-    except Exception as error:
-        # After a failure the connection's state is unknown (a refused message may leave it
-        # mid-transaction, and a provider may refuse every later message on it): the next
-        # send over this session opens a new one.
-        session.close()
-        if refused_session(error):
-            global _refused_until
-            _refused_until = clock.now() + timedelta(seconds=settings.VERIFICATION_MAIL_RETRY_DELAY)
-        raise
-    finally:
-        with _lock:
-            _busy.discard(session)
-            _idle.append(session)
-
-
-def sessions_allowed():
-    """How many sessions this process may use at once now: VERIFICATION_SMTP_CONNECTIONS, or
-    only those it has open while a refused session holds it back (see the module's text)."""
-    wanted = settings.VERIFICATION_SMTP_CONNECTIONS
-    if _refused_until is not None and clock.now() < _refused_until:
-        return min(wanted, _open_sessions())
-    return wanted
-
-
-def may_ask_again_at():
-    """When a process held back by a refused session may open sessions again."""
-    return _refused_until
-
-
-def start_sending(message):
-    """Send `message` on a thread of its own; return its Future. Callers keep no more sends
-    in flight than VERIFICATION_SMTP_CONNECTIONS, so a send starts at once."""
-    global _threads, _threads_size
-    size = settings.VERIFICATION_SMTP_CONNECTIONS
-    if _threads_size != size:
-        if _threads is not None:
-            _threads.shutdown(wait=False)
-        _threads, _threads_size = ThreadPoolExecutor(max_workers=size, thread_name_prefix="smtp"), size
-    return _threads.submit(send, message)
-
-
-def _took(seconds):
-    global _send_seconds
-    _send_seconds = seconds if _send_seconds is None else 0.8 * _send_seconds + 0.2 * seconds
-
-
-def answers_at_once():
-    """True when the server accepts messages so fast that sending over several sessions
-    would cost more CPU than it saves."""
-    return _send_seconds is not None and _send_seconds < AT_ONCE
-
-
-def is_slow():
-    """True when a message keeps a session waiting much longer than a claim takes (a few ms),
-    or the server has not been timed yet: a free session should not wait for others."""
-    return _send_seconds is None or _send_seconds > SLOW
-
-
-def has_open_session():
-    with _lock:
-        return any(session.is_open() for session in _idle)
-
-
-def close():
-    """Close every idle session and forget how fast the server was (the tests call this when
-    their server goes away)."""
-    global _send_seconds, _refused_until
-    _send_seconds = _refused_until = None
-    with _lock:
-        sessions = list(_idle)
-        _idle.clear()
-    for session in sessions:
-        session.close()
+pool = SessionPool()
 
 
 def is_unreachable(error):
