@@ -186,6 +186,13 @@ SUPPORT_EMAIL = env("SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
 if EMAIL_USE_SSL and EMAIL_USE_TLS:
     raise ImproperlyConfigured("Set EMAIL_USE_SSL (port 465) or EMAIL_USE_TLS (587), not both.")
 
+# The Reply-To of every mail, when set: a support address people may write to (mail sent
+# from an address nobody reads otherwise gets replies into the void).
+VERIFICATION_REPLY_TO = env("VERIFICATION_REPLY_TO", default="")
+# The mailbox bounces come back to, read every minute (verification/bounces.py), for example
+# imaps://user:authorization-code@imap.qq.com/INBOX. Empty: bounces are not read.
+VERIFICATION_BOUNCE_IMAP_URL = env("VERIFICATION_BOUNCE_IMAP_URL", default="")
+
 # What the delivery job calls to write each mail: the accounts app words its own mail.
 VERIFICATION_MAIL_COMPOSER = "accounts.mail.compose"
 

@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils.module_loading import import_string
 
-from verification import clock, sendrate, smtp
+from verification import attempts, clock, sendrate, smtp
 from verification.models import OutboundEmail
 from verification.outbox import wake_a_worker
 
@@ -54,7 +54,9 @@ HAND_OVER_DELAY = timedelta(seconds=1)
 def compose(email: OutboundEmail) -> EmailMessage:
     """The message for an OutboundEmail, as the app that owns the mail writes it (the
     VERIFICATION_MAIL_COMPOSER setting): this engine delivers mail, it does not word it."""
-    return import_string(settings.VERIFICATION_MAIL_COMPOSER)(email)
+    message = import_string(settings.VERIFICATION_MAIL_COMPOSER)(email)
+    attempts.stamp_attempt(email=email, message=message)  # a Message-ID per attempt (issue 22)
+    return message
 
 
 def deliver_due_mail() -> None:
