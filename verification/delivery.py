@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils.module_loading import import_string
 
-from verification import attempts, clock, sendrate, smtp
+from verification import attempts, clock, sendrate, smtp, suppression
 from verification.models import OutboundEmail
 from verification.outbox import wake_a_worker
 
@@ -127,6 +127,9 @@ class _Job:
     def _start(self, email):
         if email.user_id is None:  # a request about an address without an account
             _mark(email, status=Status.NO_RECIPIENT)
+            return
+        if suppression.is_suppressed(email.to_address or email.user.email):  # issue 22
+            _mark(email, status=Status.SUPPRESSED, last_error="Not sent: the address is suppressed.")
             return
         try:
             message = compose(email)

@@ -309,6 +309,19 @@ class Suppression(models.Model):
         return self.address
 
 
+class BounceMailboxCursor(models.Model):
+    """How far the bounce reader has read one mailbox (verification/bounces.py): each poll
+    fetches only mail that arrived since, so the rest of the box is neither re-read nor
+    touched. A new UIDVALIDITY (the box was rebuilt) starts it again."""
+
+    mailbox = models.CharField(max_length=64, unique=True)  # a digest of the URL without its password
+    uidvalidity = models.BigIntegerField()
+    last_uid = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"read up to UID {self.last_uid}"
+
+
 class SendAllowance(models.Model):
     """The one row of the shared send-rate cap (verification/sendrate.py): messages that may go
     to the mail provider now, refilled at VERIFICATION_MAIL_RATE per second."""
