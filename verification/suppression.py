@@ -9,7 +9,7 @@ as the site stores them; an app canonicalises a typed one before it asks."""
 from django.db import transaction
 
 from verification import clock
-from verification.models import Suppression
+from verification.models import MessageAttempt, Suppression
 
 Source = Suppression.Source
 
@@ -48,3 +48,18 @@ def retry_address(*, address: str) -> bool:
 def lift_suppressions(queryset) -> int:
     """Staff lift: mail goes to these addresses again."""
     return queryset.filter(lifted=False).update(lifted=True)
+
+
+def undelivered_reason(*, address: str, since) -> str | None:
+    """Why mail to `address` since `since` did not arrive (None: nothing known): a bounce of
+    it, or a hard bounce before, which keeps mail from going. A complaint says nothing here."""
+    bounced = (
+        MessageAttempt.objects.filter(recipient=address, created_at__gte=since)
+        .exclude(bounced_at=None)
+        .order_by("-bounced_at")
+        .first()
+    )
+    if bounced:
+        return bounced.bounce_reason
+    held = Suppression.objects.filter(address=address, lifted=False, source=Source.BOUNCE).first()
+    return held.reason if held else None
