@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import trustme
+from django.test import Client
 from django_q.models import Schedule
 from imapclient import IMAPClient
 
 from harness import dovecot
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 from tests.test_outbox import record
 from verification import bounces, delivery, suppression
 from verification.models import BounceMailboxCursor, MessageAttempt, OutboundEmail, Suppression
@@ -175,3 +176,43 @@ def test_each_poll_reads_only_what_arrived_since_the_last(imap_box, smtp_sink):
 def test_no_url_no_poll(db, settings):
     settings.VERIFICATION_BOUNCE_IMAP_URL = ""
     assert bounces.poll_bounce_mailbox() == {"read": 0, "bounces": 0}
+
+
+def test_a_sign_up_whose_mail_bounces_is_told_after_one_poll_and_mailed_again_only_after_a_staff_lift(
+    imap_box, smtp_sink, client, django_capture_on_commit_callbacks, time_machine
+):
+    """The whole way round, with real peers: the SMTP server takes the activation mail, its
+    bounce (a real Postfix DSN, naming the Message-ID that went out) lands in Dovecot, one
+    poll reads it, the page after sign-up shows it, "send again" sends nothing, and a staff
+    lift in the admin lets it go again."""
+    address = "lin@bounce.example"
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/accounts/signup/",
+            {"username": "lin", "email": address, "password1": PASSWORD, "password2": PASSWORD},
+        )
+    [activation] = smtp_sink.wait_for(1)
+    imap_box.append("INBOX", bounce_of("postfix-remote-550.eml", activation["Message-ID"]))
+
+    assert bounces.poll_bounce_mailbox() == {"read": 1, "bounces": 1}
+
+    page = client.get("/accounts/signup/done/").content.decode()
+    assert f"The mail to {address} could not be delivered: there is no mailbox at that address." in page
+    time_machine.advance(minutes=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/activate/resend/", {"email": address})
+    assert len(smtp_sink.messages) == 1
+    assert OutboundEmail.objects.latest("pk").status == Status.SUPPRESSED
+
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True, is_superuser=True))
+    held = Suppression.objects.get(address=address)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.post(
+            "/admin/verification/suppression/",
+            {"action": "lift", "_selected_action": [held.pk]},
+        )
+    time_machine.advance(minutes=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/activate/resend/", {"email": address})
+    assert len(smtp_sink.wait_for(2)) == 2
