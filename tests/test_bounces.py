@@ -3,6 +3,7 @@ suppression list they feed (issue 22). The bounce mails are tests/fixtures/bounc
 captured from a real Postfix (make_postfix_bounces.sh), the others written in their form."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -216,3 +217,21 @@ def test_a_sign_up_whose_mail_bounces_is_told_after_one_poll_and_mailed_again_on
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/accounts/activate/resend/", {"email": address})
     assert len(smtp_sink.wait_for(2)) == 2
+
+
+def test_staff_count_sent_failed_bounced_and_suppressed_mail_over_the_last_hour_and_day(
+    smtp_sink, client, time_machine
+):
+    bounced = sent_to("lin@bounce.example", smtp_sink)
+    assert bounces.record_bounce(raw=bounce_of("postfix-remote-550.eml", bounced.message_id))
+    user = UserFactory()
+    record(user, status=Status.FAILED)
+    record(user, status=Status.SUPPRESSED, created_at=time_machine.now - timedelta(hours=3))
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    body = client.get("/health/mail/").json()
+    page = client.get("/admin/verification/outboundemail/").content.decode()
+
+    assert body["last_hour"] == {"sent": 1, "failed": 1, "bounced": 1, "suppressed": 0}
+    assert body["last_day"] == {"sent": 1, "failed": 1, "bounced": 1, "suppressed": 1}
+    assert "<strong>1</strong> bounced" in page
