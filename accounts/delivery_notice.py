@@ -78,14 +78,22 @@ def retry_question(address: str) -> str:
 
 
 class AsksAboutABouncedAddress(forms.Form):
-    """A form where a person types an address of their own (sign-up, address change): one whose
-    mail bounced for good is refused once with `retry_question`; ticking the box that then
-    shows lets it be tried again (`wants_retry`), once."""
+    """A form where a person types an address of their own (sign-up, address change): a near
+    miss of a common provider's domain gets a hint, and an address whose mail bounced for
+    good is refused once with `retry_question`; ticking the box that then shows lets it be
+    tried again (`wants_retry`), once."""
 
     address_field = "email"
     try_again = forms.BooleanField(
         label=gettext_lazy("The address is right: try it once more"), required=False, widget=forms.HiddenInput
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # static/js/typo-hint.js shows it for a near miss of a common provider's domain.
+        self.fields[self.address_field].widget.attrs["data-typo-hint"] = gettext_lazy(
+            "Did you mean {address}?"
+        )
 
     def ask_about_a_bounced_address(self):
         address = self.cleaned_data.get(self.address_field)
