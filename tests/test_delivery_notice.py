@@ -143,3 +143,13 @@ def test_reset_and_sign_in_code_pages_never_show_delivery_state(client, deliver,
     assert following.redirect_chain and following.redirect_chain[-1][0].startswith(reverse(page))
     body = following.content.decode()
     assert "could not be delivered" not in body and "Check the address" not in body
+
+
+def test_the_notice_is_in_chinese_on_a_chinese_page(client, deliver, mailoutbox):
+    client.cookies["django_language"] = "zh-hans"
+    sign_up(client, deliver)
+    bounce_the_last_mail()
+
+    page = client.get(DONE, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert f"发往 {BOUNCING} 的邮件无法送达：这个地址没有邮箱。请检查地址。" in page
