@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "anymail",
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
@@ -192,6 +193,11 @@ VERIFICATION_REPLY_TO = env("VERIFICATION_REPLY_TO", default="")
 # The mailbox bounces come back to, read every minute (verification/bounces.py), for example
 # imaps://user:authorization-code@imap.qq.com/INBOX. Empty: bounces are not read.
 VERIFICATION_BOUNCE_IMAP_URL = env("VERIFICATION_BOUNCE_IMAP_URL", default="")
+
+# django-anymail, to send through an ESP's API (EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend)
+# and hear its bounces and complaints at /anymail/<esp>/tracking/ (verification/esp_events.py):
+# e.g. ANYMAIL=MAILGUN_API_KEY=…,MAILGUN_SENDER_DOMAIN=mg.example.org,MAILGUN_WEBHOOK_SIGNING_KEY=…
+ANYMAIL = env.dict("ANYMAIL", default={})
 
 # What the delivery job calls to write each mail: the accounts app words its own mail.
 VERIFICATION_MAIL_COMPOSER = "accounts.mail.compose"

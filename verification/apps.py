@@ -6,4 +6,5 @@ class VerificationConfig(AppConfig):
     name = "verification"
 
     def ready(self):
-        from verification import checks  # noqa: F401  registers the mail settings' checks
+        # Registered here: the mail settings' checks, and the receiver of ESPs' events.
+        from verification import checks, esp_events  # noqa: F401

@@ -16,6 +16,9 @@ def stamp_attempt(*, email: OutboundEmail, message: EmailMessage) -> None:
     OutboundEmail.objects.filter(pk=email.pk).update(message_id=message_id)
     email.message_id = message_id
     message.extra_headers["Message-ID"] = message_id
+    # django-anymail hands metadata to the ESP, which returns it with each tracking event
+    # (verification/esp_events.py); other backends ignore it.
+    message.metadata = {"message_id": message_id}  # type: ignore[attr-defined]
     # RFC 3834: no auto-responder answers it, and receivers know no person typed it.
     message.extra_headers["Auto-Submitted"] = "auto-generated"
     if settings.VERIFICATION_REPLY_TO:

@@ -103,7 +103,7 @@ def record_bounce(*, raw: bytes) -> bool:
         return False
     recipient = attempt.recipient.encode()
     is_permanent = recipient in permanent or (recipient not in temporary and bool(permanent))
-    _record(attempt, permanent=is_permanent, reason=_reason(message))
+    record_bounce_of(attempt, permanent=is_permanent, reason=_reason(message))
     return True
 
 
@@ -139,7 +139,9 @@ def _reason(message: Message) -> str:
 
 
 @transaction.atomic
-def _record(attempt: MessageAttempt, *, permanent: bool, reason: str) -> None:
+def record_bounce_of(attempt: MessageAttempt, *, permanent: bool, reason: str) -> None:
+    """Write the bounce on its attempt and mail; a permanent one suppresses the address (read
+    over IMAP here, or told by an ESP's webhook: verification/esp_events.py)."""
     MessageAttempt.objects.filter(pk=attempt.pk).update(
         bounced_at=clock.now(), bounce_permanent=permanent, bounce_reason=reason
     )

@@ -35,3 +35,33 @@ def check_sender(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+def anymail_esp() -> str:
+    """The ESP django-anymail sends through ("mailgun", "amazon_ses"…; "" for none)."""
+    backend = settings.EMAIL_BACKEND.split(".")
+    return backend[2] if backend[:2] == ["anymail", "backends"] and len(backend) > 3 else ""
+
+
+# ESPs whose webhooks anymail authenticates by their own signature, and that setting's name.
+_SIGNED_WEBHOOKS = {"mailgun": "MAILGUN_WEBHOOK_SIGNING_KEY", "postal": "POSTAL_WEBHOOK_KEY"}
+
+
+@checks.register(checks.Tags.security)
+def check_esp_webhook(app_configs=None, **kwargs):
+    """An ESP's events change mail state and the suppression list: its webhook must be
+    authenticated (SECURITY.md 27), which anymail only warns about."""
+    esp = anymail_esp()
+    if esp in ("", "test"):  # anymail's test backend has no webhook
+        return []
+    configured = settings.ANYMAIL
+    if configured.get("WEBHOOK_SECRET") or configured.get(_SIGNED_WEBHOOKS.get(esp, "-")):
+        return []
+    key = _SIGNED_WEBHOOKS.get(esp, "WEBHOOK_SECRET")
+    return [
+        checks.Error(
+            f"The {esp} tracking webhook would take events from anyone.",
+            hint=f"Set {key} in ANYMAIL (WEBHOOK_SECRET is user:password for HTTP basic auth).",
+            id="verification.E002",
+        )
+    ]
