@@ -3,7 +3,7 @@ suppression list they feed (issue 22). The bounce mails are tests/fixtures/bounc
 captured from a real Postfix (make_postfix_bounces.sh), the others written in their form."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -235,3 +235,12 @@ def test_staff_count_sent_failed_bounced_and_suppressed_mail_over_the_last_hour_
     assert body["last_hour"] == {"sent": 1, "failed": 1, "bounced": 1, "suppressed": 0}
     assert body["last_day"] == {"sent": 1, "failed": 1, "bounced": 1, "suppressed": 1}
     assert "<strong>1</strong> bounced" in page
+
+
+def test_the_first_poll_of_a_box_starts_two_days_back(imap_box, smtp_sink):
+    email = sent_to("lin@bounce.example", smtp_sink)
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    imap_box.append("INBOX", b"Subject: an old letter\r\n\r\nhello\r\n", msg_time=long_ago)
+    imap_box.append("INBOX", bounce_of("postfix-remote-550.eml", email.message_id))
+
+    assert bounces.poll_bounce_mailbox() == {"read": 1, "bounces": 1}

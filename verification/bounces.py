@@ -8,7 +8,8 @@ mistyped address shows only here.
   part of each attempt's Message-ID (verification/attempts.py) is known to nobody but the
   mail's recipient. It is matched to that attempt and its address, which the site stored.
 - A bounce handled is flagged `\\Seen` and `$VerifyBounce`, never deleted or moved; the rest of
-  the box is left alone. Each poll reads only what arrived since the last (the box's UIDs).
+  the box is left alone. Each poll reads only what arrived since the last (the box's UIDs);
+  the first starts two days back.
 """
 
 import email
@@ -17,6 +18,7 @@ import hashlib
 import logging
 import re
 import ssl
+from datetime import timedelta
 from email.message import Message
 from urllib.parse import unquote, urlsplit
 
@@ -45,11 +47,10 @@ def poll_bounce_mailbox() -> dict[str, int]:
     parts = urlsplit(url)
     with _connect(parts) as client:
         status = client.select_folder(unquote(parts.path.lstrip("/")) or "INBOX")
-        cursor = _cursor(parts, uidvalidity=status[b"UIDVALIDITY"])
-        uids = sorted(
-            uid for uid in client.search(["UID", f"{cursor.last_uid + 1}:*"]) if uid > cursor.last_uid
-        )
-        uids = uids[:BATCH]
+        cursor = _cursor(parts, client, uidvalidity=status[b"UIDVALIDITY"])
+        # "n:*" always names the newest mail, even one older than n.
+        new = client.search(["UID", f"{cursor.last_uid + 1}:*"])
+        uids = sorted(uid for uid in new if uid > cursor.last_uid)[:BATCH]
         bounces = 0
         for uid, data in client.fetch(uids, ["BODY.PEEK[]"]).items():
             if record_bounce(raw=data[b"BODY[]"]):
@@ -75,15 +76,18 @@ def _connect(parts):
     return client
 
 
-def _cursor(parts, *, uidvalidity):
+def _cursor(parts, client, *, uidvalidity):
     # The URL without its password names the box: a new password keeps the place read to.
     name = hashlib.sha256(f"{parts.username}@{parts.hostname}:{parts.port}{parts.path}".encode()).hexdigest()
-    cursor, created = BounceMailboxCursor.objects.get_or_create(
-        mailbox=name, defaults={"uidvalidity": uidvalidity}
-    )
-    if not created and cursor.uidvalidity != uidvalidity:
-        cursor.uidvalidity, cursor.last_uid = uidvalidity, 0
-        cursor.save()
+    cursor = BounceMailboxCursor.objects.filter(mailbox=name).first()
+    if cursor is None or cursor.uidvalidity != uidvalidity:
+        # A box read for the first time (or rebuilt): from the mail of the last two days, not
+        # through years of someone's inbox.
+        recent = client.search(["SINCE", (clock.now() - timedelta(days=2)).date()])
+        start = min(recent) - 1 if recent else max(client.search(["ALL"]) or [0])
+        cursor, _ = BounceMailboxCursor.objects.update_or_create(
+            mailbox=name, defaults={"uidvalidity": uidvalidity, "last_uid": start}
+        )
     return cursor
 
 
