@@ -4,6 +4,7 @@ Every variable is listed in README.md. Development defaults are safe to run loca
 DEBUG off, a missing required value stops the process with a message that names it.
 """
 
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
@@ -182,8 +183,9 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=EMAIL_HOST_USER or "webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Shown in pages and mail as the place to ask for help.
-SUPPORT_EMAIL = env("SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Shown in pages and mail as the place to ask for help: the bare address, never "Name <addr>"
+# (a display name in the text of a mail is what phishing looks like).
+SUPPORT_EMAIL = parseaddr(env("SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL))[1]
 if EMAIL_USE_SSL and EMAIL_USE_TLS:
     raise ImproperlyConfigured("Set EMAIL_USE_SSL (port 465) or EMAIL_USE_TLS (587), not both.")
 

@@ -3,6 +3,8 @@
 import pytest
 from django.core import checks
 
+from harness.processes import manage, site_environment
+from tests.test_security_settings import PRODUCTION
 from verification.checks import check_sender
 
 
@@ -34,3 +36,13 @@ def test_elsewhere_a_from_of_its_own_domain_is_fine(settings):
 def test_the_check_runs_with_manage_py_check(settings):
     settings.DEFAULT_FROM_EMAIL = "apikey"
     assert "verification.E001" in [message.id for message in checks.run_checks()]
+
+
+def test_the_support_line_shows_the_bare_address():
+    env = site_environment(database_url=PRODUCTION["DATABASE_URL"], smtp_port=25, web_port=443)
+    show = "from django.conf import settings as s; print(s.SUPPORT_EMAIL)"
+    named = {**env, **PRODUCTION, "DEFAULT_FROM_EMAIL": "Verify <noreply@verify.example.org>"}
+
+    assert (
+        manage("shell", "--no-imports", "-c", show, env=named).stdout.strip() == "noreply@verify.example.org"
+    )
