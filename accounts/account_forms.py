@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from accounts.delivery_notice import AsksAboutABouncedAddress
 from accounts.forms import (
     PASSWORD_MAX_LENGTH,
     CodeField,
@@ -45,9 +46,10 @@ class CurrentPassword(forms.Form):
         return password
 
 
-class EmailChangeForm(CurrentPassword):
+class EmailChangeForm(CurrentPassword, AsksAboutABouncedAddress):
     new_email = EmailAddressField(autofocus=True)
     field_order = ["new_email", "current_password"]
+    address_field = "new_email"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,6 +64,10 @@ class EmailChangeForm(CurrentPassword):
         if new_email == self.user.email:
             raise ValidationError(_("This is already your address."), code="same_address")
         return new_email
+
+    def clean(self):
+        self.ask_about_a_bounced_address()
+        return super().clean()
 
 
 class EmailChangeCodeForm(CodeRefusals, forms.Form):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import addresses, scripts, services
+from accounts.delivery_notice import AsksAboutABouncedAddress
 from accounts.models import User
 from accounts.services import CodesClosed, TooManyTries
 from verification import ratelimit
@@ -42,7 +43,7 @@ class EmailAddressField(forms.CharField):
         return addresses.canonical_email(value) if value else value
 
 
-class SignUpForm(SetPasswordMixin, forms.Form):
+class SignUpForm(SetPasswordMixin, AsksAboutABouncedAddress):
     username = UsernameField(
         label=_("Username"),
         max_length=150,
@@ -78,6 +79,7 @@ class SignUpForm(SetPasswordMixin, forms.Form):
             email=self.cleaned_data.get("email", ""),
         )
         self.validate_password_for_user(candidate)
+        self.ask_about_a_bounced_address()
         return self.cleaned_data
 
     def username_taken(self):

@@ -17,11 +17,7 @@ urlpatterns = [
     path("email/undo/<str:token>/", account.EmailChangeUndoView.as_view(), name="email_change_undo_in_path"),
     path("password/", account.PasswordChangeView.as_view(), name="password_change"),
     path("signup/", sign_up.SignUpView.as_view(), name="signup"),
-    path(
-        "signup/done/",
-        TemplateView.as_view(template_name="accounts/signup_done.html"),
-        name="signup_done",
-    ),
+    path("signup/done/", sign_up.SignUpDoneView.as_view(), name="signup_done"),
     path("activate/resend/", sign_up.ResendActivationView.as_view(), name="resend_activation"),
     path(
         "activate/sent/",

@@ -4,6 +4,7 @@ Every variable is listed in README.md. Development defaults are safe to run loca
 DEBUG off, a missing required value stops the process with a message that names it.
 """
 
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "anymail",
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
@@ -190,10 +192,23 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default=EMAIL_HOST_USER or "webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Shown in pages and mail as the place to ask for help.
-SUPPORT_EMAIL = env("SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Shown in pages and mail as the place to ask for help: the bare address, never "Name <addr>"
+# (a display name in the text of a mail is what phishing looks like).
+SUPPORT_EMAIL = parseaddr(env("SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL))[1]
 if EMAIL_USE_SSL and EMAIL_USE_TLS:
     raise ImproperlyConfigured("Set EMAIL_USE_SSL (port 465) or EMAIL_USE_TLS (587), not both.")
+
+# The Reply-To of every mail, when set: a support address people may write to (mail sent
+# from an address nobody reads otherwise gets replies into the void).
+VERIFICATION_REPLY_TO = env("VERIFICATION_REPLY_TO", default="")
+# The mailbox bounces come back to, read every minute (verification/bounces.py), for example
+# imaps://user:authorization-code@imap.qq.com/INBOX. Empty: bounces are not read.
+VERIFICATION_BOUNCE_IMAP_URL = env("VERIFICATION_BOUNCE_IMAP_URL", default="")
+
+# django-anymail, to send through an ESP's API (EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend)
+# and hear its bounces and complaints at /anymail/<esp>/tracking/ (verification/esp_events.py):
+# e.g. ANYMAIL=MAILGUN_API_KEY=…,MAILGUN_SENDER_DOMAIN=mg.example.org,MAILGUN_WEBHOOK_SIGNING_KEY=…
+ANYMAIL = env.dict("ANYMAIL", default={})
 
 # What the delivery job calls to write each mail: the accounts app words its own mail.
 VERIFICATION_MAIL_COMPOSER = "accounts.mail.compose"

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from site_config.health import health, mail_delivery
+from verification.checks import anymail_esp
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
@@ -13,6 +14,14 @@ urlpatterns = [
     path("health/mail/", mail_delivery, name="health_mail"),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language, for the switcher
 ]
+
+if esp := anymail_esp():
+    # The tracking webhook of the ESP the site sends through, and no other: anymail
+    # authenticates it (its signature, or WEBHOOK_SECRET: manage.py check asks for one).
+    from anymail.urls import urlpatterns as anymail_urls
+
+    webhook = [p for p in anymail_urls if p.name == f"{esp}_tracking_webhook"]
+    urlpatterns.append(path("anymail/", include(webhook)))
 
 if settings.DEBUG and settings.EMAIL_BACKEND == "site_config.dev_mailbox.DevMailboxBackend":
     from site_config.dev_mailbox import mailbox

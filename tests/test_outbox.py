@@ -431,8 +431,9 @@ def test_staff_see_the_send_rate_and_the_oldest_waiting_mail(user, client, time_
     page = client.get(reverse("admin:verification_outboundemail_changelist"))
 
     expected = {"sent_per_second_last_minute": 0.05, "waiting": 2, "oldest_waiting_age_seconds": 42.0}
-    assert outbox.delivery_stats() == client.get("/health/mail/").json() == expected
-    assert page.context["delivery"] == expected
+    stats = outbox.delivery_stats()
+    assert stats == client.get("/health/mail/").json() == page.context["delivery"]
+    assert {name: stats[name] for name in expected} == expected
     assert "0.05 mails/s" in page.content.decode()
 
 

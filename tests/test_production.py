@@ -120,7 +120,8 @@ def test_staff_and_scripts_see_waiting_mail_and_its_oldest_age(admin_client, use
 
     body = admin_client.get("/health/mail/").json()
 
-    assert body == {"sent_per_second_last_minute": 0.02, "waiting": 2, "oldest_waiting_age_seconds": 42.0}
+    expected = {"sent_per_second_last_minute": 0.02, "waiting": 2, "oldest_waiting_age_seconds": 42.0}
+    assert {name: body[name] for name in expected} == expected
     assert user.email not in str(body)
     printed = io.StringIO()
     call_command("mail_queue_status", stdout=printed)

@@ -6,8 +6,8 @@ from django.utils.translation import ngettext
 from django_q import admin as django_q_admin
 from django_q.models import Failure, OrmQ, Schedule, Success
 
-from verification import outbox
-from verification.models import OneTimeSecret, OutboundEmail, SecretState
+from verification import outbox, suppression
+from verification.models import MessageAttempt, OneTimeSecret, OutboundEmail, SecretState, Suppression
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -118,3 +118,36 @@ for model, read_only in [
 ]:
     admin.site.unregister(model)  # raises if Django-Q2 stopped registering it: look again
     admin.site.register(model, read_only)
+
+
+@admin.register(MessageAttempt)
+class MessageAttemptAdmin(ReadOnlyAdmin):
+    list_display = [
+        "message_id",
+        "recipient",
+        "created_at",
+        "bounced_at",
+        "bounce_permanent",
+        "bounce_reason",
+    ]
+    list_filter = ["bounce_permanent", "created_at"]
+    search_fields = ["recipient", "message_id"]
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(ReadOnlyAdmin):
+    """Addresses no mail goes to. A complaint shows here only: it tells that a real mailbox got
+    our mail, which no page may say."""
+
+    list_display = ["address", "source", "reason", "created_at", "retried_at", "lifted"]
+    list_filter = ["source", "lifted", "created_at"]
+    search_fields = ["address"]
+    actions = ["lift"]
+
+    def has_deliver_permission(self, request):
+        return request.user.has_perm("verification.change_suppression")
+
+    @admin.action(description="Lift: mail these addresses again", permissions=["deliver"])
+    def lift(self, request, queryset):
+        count = suppression.lift_suppressions(queryset)
+        self.message_user(request, ngettext("%d address lifted.", "%d addresses lifted.", count) % count)

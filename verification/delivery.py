@@ -49,7 +49,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils.module_loading import import_string
 
-from verification import clock, sendrate, smtp
+from verification import attempts, clock, sendrate, smtp, suppression
 from verification.models import OutboundEmail
 from verification.outbox import wake_a_worker
 
@@ -74,7 +74,9 @@ CLOSED_PER_CLAIM = 1000
 def compose(email: OutboundEmail) -> EmailMessage:
     """The message for an OutboundEmail, as the app that owns the mail writes it (the
     VERIFICATION_MAIL_COMPOSER setting): this engine delivers mail, it does not word it."""
-    return import_string(settings.VERIFICATION_MAIL_COMPOSER)(email)
+    message = import_string(settings.VERIFICATION_MAIL_COMPOSER)(email)
+    attempts.stamp_attempt(email=email, message=message)  # a Message-ID per attempt (issue 22)
+    return message
 
 
 def deliver_due_mail() -> None:
@@ -160,6 +162,9 @@ class _Job:
         return len(batch), pause
 
     def _start(self, email):
+        if suppression.is_suppressed(email.to_address or email.user.email):  # issue 22
+            _mark(email, status=Status.SUPPRESSED, last_error="Not sent: the address is suppressed.")
+            return
         try:
             message = compose(email)
         except Exception as error:

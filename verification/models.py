@@ -1,5 +1,5 @@
+import secrets
 import uuid
-from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -136,7 +136,9 @@ class FailedGuesses(models.Model):
 
 
 def new_message_id():
-    return make_msgid(domain=urlsplit(settings.SITE_URL).hostname)
+    """`<random@site-host>`, its random part from `secrets` (SECURITY.md 27): a bounce that
+    names it is about a mail this site sent. `email.utils.make_msgid` draws from `random`."""
+    return f"<{secrets.token_urlsafe(24)}@{urlsplit(settings.SITE_URL).hostname}>"
 
 
 class PriorityFromKind(models.PositiveSmallIntegerField):
@@ -171,6 +173,10 @@ class OutboundEmail(models.Model):
         FAILED = "failed", _("failed")
         CANCELLED = "cancelled", _("cancelled")
         NO_RECIPIENT = "no_recipient", _("no account: nothing sent")
+        # Accepted, then returned by the receiving side (verification/bounces.py).
+        BOUNCED = "bounced", _("bounced")
+        # Not sent: its address is on the suppression list.
+        SUPPRESSED = "suppressed", _("suppressed: address does not take mail")
 
     # Claimed before other mail, whatever was queued earlier: someone is waiting for the code
     # or link it carries, and it ages while it waits; and the security notices, whose owner
@@ -188,7 +194,14 @@ class OutboundEmail(models.Model):
     # The status groups, spelled once.
     NOT_STARTED = [Status.QUEUED, Status.RETRYING]  # no job has them; they may be held back
     WAITING = [*NOT_STARTED, Status.SENDING]
-    DONE = [Status.SENT, Status.FAILED, Status.CANCELLED, Status.NO_RECIPIENT]
+    DONE = [
+        Status.SENT,
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.NO_RECIPIENT,
+        Status.BOUNCED,
+        Status.SUPPRESSED,
+    ]
 
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     # The recipient is whatever address this user has when the mail goes out: never a typed
@@ -262,6 +275,68 @@ class OutboundEmail(models.Model):
         now = clock.now()
         due = Q(status__in=cls.NOT_STARTED) & (Q(next_attempt_at=None) | Q(next_attempt_at__lte=now))
         return cls.objects.filter(due | cls.abandoned(last_attempt=False))
+
+
+class MessageAttempt(models.Model):
+    """One attempt at delivering an OutboundEmail, by the Message-ID it went out with (each
+    attempt has its own: it carries a new code). A bounce names one; it tells which address
+    did not take the mail, and which mail a late bounce is about."""
+
+    email = models.ForeignKey(OutboundEmail, on_delete=models.CASCADE, related_name="sent_attempts")
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    # The address this attempt went to, as the site stored it (canonical).
+    recipient = models.EmailField(_("to"), max_length=254)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+    bounced_at = models.DateTimeField(_("bounced"), null=True, blank=True)
+    bounce_permanent = models.BooleanField(_("permanent bounce"), null=True, blank=True)
+    bounce_reason = models.TextField(_("bounce reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        indexes = [models.Index(fields=["recipient", "-created_at"])]
+
+    def __str__(self):
+        return self.message_id
+
+
+class Suppression(models.Model):
+    """An address that mail no longer goes to: it bounced for good, or its owner complained
+    (providers such as 163 block senders who keep mailing addresses that do not exist)."""
+
+    class Source(models.TextChoices):
+        BOUNCE = "bounce", _("permanent bounce")
+        COMPLAINT = "complaint", _("complaint")
+        STAFF = "staff", _("staff")
+
+    # Canonical, as the site stores addresses (the app canonicalises a typed one first).
+    address = models.EmailField(_("address"), max_length=254, unique=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("since"), default=clock.now)
+    # The one retry its owner may ask for after a bounce (a mailbox broken for a day is not
+    # lost for ever); a second bounce suppresses it again, with no retry left.
+    retried_at = models.DateTimeField(_("retried by its owner"), null=True, blank=True)
+    lifted = models.BooleanField(_("lifted"), default=False)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+
+    def __str__(self):
+        return self.address
+
+
+class BounceMailboxCursor(models.Model):
+    """How far the bounce reader has read one mailbox (verification/bounces.py): each poll
+    fetches only mail that arrived since, so the rest of the box is neither re-read nor
+    touched. A new UIDVALIDITY (the box was rebuilt) starts it again."""
+
+    mailbox = models.CharField(max_length=64, unique=True)  # a digest of the URL without its password
+    uidvalidity = models.BigIntegerField()
+    last_uid = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"read up to UID {self.last_uid}"
 
 
 class SendAllowance(models.Model):

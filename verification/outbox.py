@@ -28,7 +28,7 @@ from django_q.models import Failure
 from django_q.tasks import async_task
 
 from verification import clock, ratelimit
-from verification.models import FailedGuesses, OneTimeSecret, OutboundEmail, RateLimitBucket
+from verification.models import FailedGuesses, MessageAttempt, OneTimeSecret, OutboundEmail, RateLimitBucket
 from verification.retention import delete_in_batches
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def cancel(queryset: QuerySet[OutboundEmail]) -> int:
 
 def delivery_stats() -> dict[str, float]:
     """How mail is flowing, for staff: mails sent per second over the last minute, how many
-    wait, and the age of the oldest."""
+    wait, the age of the oldest, and what became of mail over the last hour and day."""
     now = clock.now()
     sent = OutboundEmail.objects.filter(sent_at__gt=now - timedelta(minutes=1)).count()
     waiting = OutboundEmail.objects.filter(status__in=OutboundEmail.WAITING).aggregate(
@@ -113,7 +113,20 @@ def delivery_stats() -> dict[str, float]:
         "sent_per_second_last_minute": round(sent / 60, 2),
         "waiting": waiting["count"],
         "oldest_waiting_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
+        "last_hour": _outcomes(since=now - timedelta(hours=1)),
+        "last_day": _outcomes(since=now - timedelta(days=1)),
     }
+
+
+def _outcomes(*, since: datetime) -> dict[str, int]:
+    """Mails sent, failed, bounced and held by the suppression list since `since`: a provider
+    that blocks us (163's `421 HL:REP`) starts with bounces nobody counted."""
+    counts = OutboundEmail.objects.filter(created_at__gt=since - timedelta(days=1)).aggregate(
+        sent=Count("pk", filter=Q(sent_at__gt=since)),
+        failed=Count("pk", filter=Q(status=Status.FAILED, created_at__gt=since)),
+        suppressed=Count("pk", filter=Q(status=Status.SUPPRESSED, created_at__gt=since)),
+    )
+    return {**counts, "bounced": MessageAttempt.objects.filter(bounced_at__gt=since).count()}
 
 
 # --- The periodic sweep ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
-from accounts import email_change, services
+from accounts import delivery_notice, email_change, services
 from accounts.account_forms import (
     EmailChangeCodeForm,
     EmailChangeForm,
@@ -50,6 +50,7 @@ class EmailChangeView(SignedInForm):
     success_url = reverse_lazy("accounts:email_change_code")
 
     def form_valid(self, form):
+        delivery_notice.retry_if_asked(form)
         try:
             email_change.request_email_change(
                 user=self.request.user,
@@ -74,7 +75,14 @@ class EmailChangeCodeView(LoginRequiredMixin, FormView):
         wait = pending and services.seconds_until_next_mail(
             email=pending.new_email, purpose=Purpose.EMAIL_CHANGE
         )
-        return super().get_context_data(pending_change=pending, resend_wait=wait, **kwargs)
+        # The typed address is mailed whatever its account state: saying it bounced tells
+        # nothing about accounts (accounts/delivery_notice.py).
+        undelivered = pending and delivery_notice.undelivered_notice(
+            address=pending.new_email, since=pending.requested_at
+        )
+        return super().get_context_data(
+            pending_change=pending, resend_wait=wait, undelivered=undelivered, **kwargs
+        )
 
     def form_valid(self, form):
         user = self.request.user

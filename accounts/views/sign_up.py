@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
-from accounts import services
+from accounts import delivery_notice, services
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
 from verification.ratelimit import client_ip
 from verification.services import InvalidLink, read_activation_token
@@ -26,6 +26,7 @@ class SignUpView(FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
+        delivery_notice.retry_if_asked(form)
         try:
             services.register_user(
                 username=data["username"],
@@ -36,7 +37,22 @@ class SignUpView(FormView):
         except services.UsernameTaken:
             form.username_taken()
             return self.form_invalid(form)
-        return super().form_valid(form)
+        response = super().form_valid(form)
+        delivery_notice.remember_signed_up(response, data["email"])
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class SignUpDoneView(TemplateView):
+    """ "Check your inbox", and, once a bounce of that mail is read back, that it did not
+    arrive: sign-up mails the typed address whatever its account state, so this tells nothing
+    about accounts (accounts/delivery_notice.py)."""
+
+    template_name = "accounts/signup_done.html"
+
+    def get_context_data(self, **kwargs):
+        address, undelivered = delivery_notice.signed_up_notice(self.request)
+        return super().get_context_data(signed_up_address=address, undelivered=undelivered, **kwargs)
 
 
 @method_decorator(never_cache, name="dispatch")
