@@ -38,7 +38,9 @@ class CurrentPassword(forms.Form):
     def clean_current_password(self):
         password = self.cleaned_data["current_password"]
         try:
-            services.check_password(user=self.user, password=password, client_ip=client_ip(self.request))
+            services.verify_password_counting_failures(
+                user=self.user, password=password, client_ip=client_ip(self.request)
+            )
         except services.TooManyTries as refused:
             raise too_many_tries(ThrottledSignIn.too_many_wrong_passwords, refused.seconds) from None
         except services.WrongPassword:

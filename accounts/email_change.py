@@ -28,7 +28,7 @@ from verification import clock, ratelimit
 from verification.models import Purpose
 from verification.outbox import queue_email
 from verification.ratelimit import Scope
-from verification.services import (
+from verification.tokens import (
     InvalidCode,
     InvalidLink,
     consume_link_token,

@@ -11,7 +11,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from verification.services import forget_wrong_guesses
+from verification.tokens import forget_wrong_guesses
 
 COOKIE = "known_browser"
 MAX_AGE = 365 * 24 * 60 * 60

@@ -12,7 +12,7 @@ from django.utils import translation
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import EmailChange, email_change_code_key
-from verification import services
+from verification import tokens
 from verification.models import OutboundEmail, Purpose
 
 Kind = OutboundEmail.Kind
@@ -24,7 +24,7 @@ def _link(path):
 
 
 def _activation_context(email):
-    token = services.issue_activation_token(user=email.user)
+    token = tokens.issue_activation_token(user=email.user)
     return {
         "activation_url": _link(reverse("accounts:activate", args=[token])),
         "valid_hours": settings.VERIFICATION_ACTIVATION_TTL // 3600,
@@ -34,10 +34,10 @@ def _activation_context(email):
 def _code(email, purpose, *, address=None):
     """A fresh code for the mail's challenge. A mail recorded before codes were asked for at
     request time has none: its code is asked for now, at the user's address."""
-    secret = email.secret or services.open_code_challenge(
+    secret = email.secret or tokens.open_code_challenge(
         address=address or email.user.email, purpose=purpose, user=email.user
     )
-    return services.write_code(secret=secret, bound_to=email.to_address if address else "")
+    return tokens.write_code(secret=secret, bound_to=email.to_address if address else "")
 
 
 def _password_reset_context(email):
@@ -74,7 +74,7 @@ def _email_changed_context(email):
         .order_by("-completed_at")
         .first()
     )
-    token = services.issue_link_token(
+    token = tokens.issue_link_token(
         user=email.user, purpose=Purpose.EMAIL_CHANGE_UNDO, bound_to=str(change.public_id)
     )
     return {

@@ -19,7 +19,7 @@ from verification import clock, ratelimit
 from verification.models import OutboundEmail, Purpose
 from verification.outbox import queue_email
 from verification.ratelimit import Scope
-from verification.services import (
+from verification.tokens import (
     InvalidCode,
     InvalidLink,
     TooManyGuesses,
@@ -222,7 +222,7 @@ class WrongPassword(Exception):
     """The password is not the one this sign-up was made with."""
 
 
-def check_password(*, user: AbstractBaseUser, password: str, client_ip: str) -> None:
+def verify_password_counting_failures(*, user: AbstractBaseUser, password: str, client_ip: str) -> None:
     """Raise TooManyTries or WrongPassword unless `password` is the user's. Wrong passwords
     count against the client, as at sign-in (never against the account: strangers could
     lock its owner out): counted before the check, and taken back when it is right, so
@@ -249,7 +249,7 @@ def activate_account(*, token: str, password: str, client_ip: str) -> User:
     address (which the reader might activate by following the mail). Wrong passwords count
     against the client like wrong passwords at sign-in."""
     signed_up = cast(User, read_activation_token(token).user)
-    check_password(user=signed_up, password=password, client_ip=client_ip)
+    verify_password_counting_failures(user=signed_up, password=password, client_ip=client_ip)
     with transaction.atomic():
         user = cast(User, consume_activation_token(token))
         if User.objects.get_by_email(user.email) != user:  # held for another account's undo

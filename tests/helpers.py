@@ -5,7 +5,7 @@ import re
 from django.test import Client
 from django.urls import reverse
 
-from verification import services
+from verification import tokens
 
 
 def code_in(text):
@@ -76,11 +76,11 @@ def signs_in(username, password):
 def issue_code(*, user, purpose):
     """Ask for a `purpose` code at `user`'s address and write it, as a request and the worker
     do; return the code."""
-    challenge = services.open_code_challenge(address=user.email, purpose=purpose, user=user)
-    return services.write_code(secret=challenge)
+    challenge = tokens.open_code_challenge(address=user.email, purpose=purpose, user=user)
+    return tokens.write_code(secret=challenge)
 
 
 def guess(*, user, purpose, code):
     """Guess at the last `purpose` code asked for `user`'s address, as the code pages do."""
-    challenge = services.last_code_challenge(address=user.email, purpose=purpose)
-    services.guess_code(challenge=challenge, user=user, code=code)
+    challenge = tokens.last_code_challenge(address=user.email, purpose=purpose)
+    tokens.guess_code(challenge=challenge, user=user, code=code)

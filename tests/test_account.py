@@ -14,7 +14,7 @@ from tests.factories import PASSWORD, UserFactory
 from tests.helpers import link_in, mailed_code, path_of, signs_in, wrong_code
 from tests.test_enumeration import comparable
 from verification.models import OneTimeSecret, Purpose
-from verification.services import InvalidCode
+from verification.tokens import InvalidCode
 
 ACCOUNT = reverse("accounts:account")
 CHANGE = reverse("accounts:email_change")

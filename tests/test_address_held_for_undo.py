@@ -13,7 +13,7 @@ from tests.factories import PASSWORD, UserFactory
 from tests.helpers import link_in, path_of
 from tests.test_account import NEW_PASSWORD, move_to, undo
 from tests.test_squatting import sign_up
-from verification.services import issue_activation_token
+from verification.tokens import issue_activation_token
 
 OWNER_CHOSEN = "owners-chosen-passphrase-7"
 

@@ -56,7 +56,9 @@ def ask(url_name, email, deliver):
 
 
 @pytest.mark.parametrize("url_name", REQUESTS)
-def test_requests_answer_byte_for_byte_the_same_for_every_kind_of_address(url_name, addresses, deliver):
+def test_requests_answer_byte_for_byte_the_same_for_every_kind_of_address(
+    url_name, addresses, deliver, time_machine
+):
     answers = {state: ask(url_name, addresses[state], deliver) for state in ADDRESS_STATES}
 
     assert answers["active"] == answers["awaiting_activation"]
@@ -92,7 +94,7 @@ def test_signing_up_with_a_taken_address_answers_like_a_new_sign_up(db, deliver,
     assert "already have" in mailoutbox[1].subject and "already have" in mailoutbox[3].subject
 
 
-def test_a_flood_for_one_address_sends_one_mail_and_the_same_page(user, deliver, mailoutbox):
+def test_a_flood_for_one_address_sends_one_mail_and_the_same_page(user, deliver, mailoutbox, time_machine):
     answers = [ask("accounts:password_reset", user.email, deliver) for _ in range(10)]
 
     assert all(answer == answers[0] for answer in answers)
@@ -157,8 +159,10 @@ def test_requests_do_the_same_database_work_for_every_kind_of_address(
 
 @pytest.mark.parametrize("worker", ["running", "stopped until the second guess"])
 def test_wrong_codes_read_the_same_whether_or_not_the_worker_has_issued_the_code(
-    addresses, django_capture_on_commit_callbacks, worker
+    addresses, django_capture_on_commit_callbacks, worker, time_machine
 ):
+    # The clock stands still: the pages count down the cooldown, and a slow machine would
+    # otherwise show 60 s on one and 59 s on another.
     def guesses(email):
         client = Client()
         with django_capture_on_commit_callbacks(execute=False) as jobs:
@@ -185,7 +189,9 @@ def test_wrong_codes_read_the_same_whether_or_not_the_worker_has_issued_the_code
     assert pages["awaiting_activation"] == pages["unknown"]
 
 
-def test_a_used_code_reads_like_a_wrong_guess_at_an_unknown_address(addresses, deliver, mailoutbox):
+def test_a_used_code_reads_like_a_wrong_guess_at_an_unknown_address(
+    addresses, deliver, mailoutbox, time_machine
+):
     def after_a_reset(email, code=None):
         client = Client()
         deliver(client.post, reverse("accounts:password_reset"), {"email": email})

@@ -11,7 +11,7 @@ from django.urls import reverse
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import activation_path, link_in, mailed_code, path_of
 from tests.test_account import undo_token
-from verification import services
+from verification import tokens
 
 CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.5"}
 # Words that stay in Latin letters on a Chinese page: the site's name and the switcher's
@@ -83,7 +83,7 @@ def pages(db, time_machine):
     client = Client(**CHINESE)
     waiting = UserFactory(awaiting_activation=True)
     active = UserFactory(username="张三", email="zhang3@example.com")  # a name that is no English word
-    token = services.issue_activation_token(user=waiting)
+    token = tokens.issue_activation_token(user=waiting)
     bad = {"password1": "a", "password2": "b"}
     return {
         "home": client.get("/"),

@@ -13,7 +13,7 @@ from tests.helpers import guess, issue_code
 from verification import ratelimit
 from verification.delivery import _claim_batch
 from verification.models import Purpose
-from verification.services import InvalidCode
+from verification.tokens import InvalidCode
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",

@@ -14,7 +14,7 @@ from django.db import connection, connections
 from tests import helpers
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import wrong_code
-from verification import delivery, ratelimit, services
+from verification import delivery, ratelimit, tokens
 from verification.models import OneTimeSecret, OutboundEmail, Purpose
 
 pytestmark = [
@@ -58,9 +58,9 @@ def test_twenty_parallel_wrong_guesses_count_at_most_five_and_kill_the_code():
 
     results = in_parallel(20, guess(user, wrong))
 
-    assert all(isinstance(r, services.InvalidCode) for r in results)
+    assert all(isinstance(r, tokens.InvalidCode) for r in results)
     assert OneTimeSecret.objects.get().attempts == 5
-    with pytest.raises(services.InvalidCode):
+    with pytest.raises(tokens.InvalidCode):
         guess(user, code)()
 
 
@@ -78,14 +78,14 @@ def test_of_two_parallel_activations_exactly_one_succeeds():
     from accounts.services import activate_account
 
     user = UserFactory(awaiting_activation=True)
-    token = services.issue_activation_token(user=user)
+    token = tokens.issue_activation_token(user=user)
 
     results = in_parallel(
         2, lambda: activate_account(token=token, password=PASSWORD, client_ip="198.51.100.1")
     )
 
     assert sum(not isinstance(r, Exception) for r in results) == 1
-    assert [r.reason for r in results if isinstance(r, services.InvalidLink)] == ["used"]
+    assert [r.reason for r in results if isinstance(r, tokens.InvalidLink)] == ["used"]
 
 
 def test_parallel_requests_never_pass_a_rate_limit(settings):
@@ -284,12 +284,14 @@ def test_thirty_two_parallel_wrong_passwords_at_sign_in_check_at_most_the_limit(
 
 
 def test_thirty_two_parallel_wrong_current_passwords_check_at_most_the_limit(settings, monkeypatch):
-    from accounts.services import check_password
+    from accounts.services import verify_password_counting_failures
 
     settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 5
     user = UserFactory()
     checked = checks_of_passwords(monkeypatch)
 
-    in_parallel(32, lambda: check_password(user=user, password="wrong", client_ip="203.0.113.81"))
+    in_parallel(
+        32, lambda: verify_password_counting_failures(user=user, password="wrong", client_ip="203.0.113.81")
+    )
 
     assert len(checked) <= 5

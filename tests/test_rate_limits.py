@@ -254,7 +254,7 @@ def test_a_right_password_takes_back_the_try_counted_before_it_was_checked(user,
 
 def test_a_right_current_password_takes_back_its_try(user, settings):
     settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 30
-    services.check_password(user=user, password=PASSWORD, client_ip="203.0.113.72")
+    services.verify_password_counting_failures(user=user, password=PASSWORD, client_ip="203.0.113.72")
 
     assert hits_left(ratelimit.Scope.FAILED_SIGNIN_FROM_CLIENT, "203.0.113.72") == 30
 

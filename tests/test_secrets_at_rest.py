@@ -90,15 +90,13 @@ def test_no_code_token_or_nonce_rests_in_the_database_or_the_logs(client, db, de
 def test_no_code_rests_anywhere_after_a_refused_then_retried_delivery(
     client, user, deliver, smtp_sink, monkeypatch, caplog, time_machine
 ):
-    from verification import delivery, services
+    from verification import delivery, tokens
     from verification.models import OutboundEmail
 
     caplog.set_level(logging.DEBUG)
     issued = []  # every code made, including the one whose mail the server refused
-    real_write_code = services.write_code
-    monkeypatch.setattr(
-        services, "write_code", lambda **kw: issued.append(real_write_code(**kw)) or issued[-1]
-    )
+    real_write_code = tokens.write_code
+    monkeypatch.setattr(tokens, "write_code", lambda **kw: issued.append(real_write_code(**kw)) or issued[-1])
     smtp_sink.refuse_next(1, "451 4.3.0 Try again later")
 
     deliver(client.post, reverse("accounts:password_reset"), {"email": user.email})

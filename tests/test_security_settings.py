@@ -10,7 +10,7 @@ import site_config.settings as configured
 from harness.processes import manage, site_environment
 from tests.factories import UserFactory
 from tests.helpers import issue_code
-from verification import services
+from verification import tokens
 from verification.models import OneTimeSecret, Purpose
 
 PRODUCTION = {
@@ -77,7 +77,7 @@ def test_a_mail_job_timeout_too_short_for_the_smtp_timeout_is_refused():
 
 
 def test_codes_come_from_secrets_as_zero_padded_digits(user, monkeypatch):
-    monkeypatch.setattr(services.secrets, "randbelow", lambda bound: 42 if bound == 10**6 else 0)
+    monkeypatch.setattr(tokens.secrets, "randbelow", lambda bound: 42 if bound == 10**6 else 0)
 
     assert issue_code(user=user, purpose=Purpose.PASSWORD_RESET) == "000042"
 
@@ -88,28 +88,28 @@ def test_only_a_keyed_digest_bound_to_user_and_purpose_is_stored(db):
     stored = OneTimeSecret.objects.get()
 
     assert re.fullmatch(r"[0-9a-f]{64}", stored.digest) and code not in stored.digest
-    other_user = next(services._digests(user_id=bob.pk, purpose=stored.purpose, secret=code))
-    other_purpose = next(services._digests(user_id=alice.pk, purpose="activation", secret=code))
+    other_user = next(tokens._digests(user_id=bob.pk, purpose=stored.purpose, secret=code))
+    other_purpose = next(tokens._digests(user_id=alice.pk, purpose="activation", secret=code))
     assert stored.digest not in (other_user, other_purpose)
 
 
 def test_activation_links_survive_a_key_rotation_and_die_when_the_old_key_goes(client, new_user, settings):
-    token = services.issue_activation_token(user=new_user)
+    token = tokens.issue_activation_token(user=new_user)
     old_key = settings.SECRET_KEY
 
     settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "n3w" * 20, [old_key]
-    assert services.read_activation_token(token).user == new_user
+    assert tokens.read_activation_token(token).user == new_user
 
     settings.SECRET_KEY_FALLBACKS = []
-    with pytest.raises(services.InvalidLink) as refused:
-        services.read_activation_token(token)
+    with pytest.raises(tokens.InvalidLink) as refused:
+        tokens.read_activation_token(token)
     assert refused.value.reason == "invalid"
 
 
 def test_activation_tokens_carry_an_opaque_id_and_never_the_email(new_user):
     from itsdangerous import URLSafeTimedSerializer
 
-    token = services.issue_activation_token(user=new_user)
+    token = tokens.issue_activation_token(user=new_user)
     _, payload = URLSafeTimedSerializer("unused").loads_unsafe(token)
 
     assert payload[0] == str(OneTimeSecret.objects.get().pk)

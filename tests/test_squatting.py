@@ -11,7 +11,7 @@ from accounts.models import User
 from accounts.tasks import sweep_accounts
 from tests.factories import UserFactory
 from tests.helpers import activate, activation_path, ask_for_code, mailed_code, signs_in
-from verification import services as verification_services
+from verification import tokens
 
 SIGNUP = reverse("accounts:signup")
 CONFIRM = reverse("accounts:password_reset_confirm")
@@ -94,7 +94,7 @@ def test_a_stranger_who_signs_up_while_the_owner_confirms_the_link_gets_nothing_
     sign_up(deliver, "owner", "victim@example.com", OWNER_PASSWORD, ip="192.0.2.1")
     link = activation_path(mailoutbox[-1])
     time_machine.advance(seconds=61)
-    spend = verification_services._mark_used
+    spend = tokens._mark_used
 
     def stranger_signs_up_as_the_link_is_spent(row):  # after the owner's request read it as usable
         services.register_user(
@@ -105,7 +105,7 @@ def test_a_stranger_who_signs_up_while_the_owner_confirms_the_link_gets_nothing_
         )  # replaces the unproven sign-up and revokes its link
         return spend(row)
 
-    monkeypatch.setattr(verification_services, "_mark_used", stranger_signs_up_as_the_link_is_spent)
+    monkeypatch.setattr(tokens, "_mark_used", stranger_signs_up_as_the_link_is_spent)
     response = Client().post(link, {"password": OWNER_PASSWORD})
 
     assert response.status_code == 400  # the link died under it: nothing is activated

@@ -16,7 +16,7 @@ from accounts.tasks import sweep_accounts
 from tests.test_account import NEW_PASSWORD, UNDO, move_to, undo, undo_token
 from verification import clock
 from verification.models import OutboundEmail, Purpose
-from verification.services import issue_link_token
+from verification.tokens import issue_link_token
 
 
 def test_the_undo_link_names_the_change_by_an_opaque_id(client, user, deliver, mailoutbox):

@@ -23,7 +23,7 @@ from accounts.account_forms import (
 from accounts.mail import mask_address
 from verification.models import Purpose
 from verification.ratelimit import client_ip
-from verification.services import InvalidCode, InvalidLink, read_link_token
+from verification.tokens import InvalidCode, InvalidLink, read_link_token
 
 ACCOUNT = reverse_lazy("accounts:account")
 

@@ -17,7 +17,7 @@ from accounts.views.address_cookie import SIGN_IN_ADDRESS
 from accounts.views.code_page import CodePage, CodeRequest
 from verification.models import Purpose
 from verification.ratelimit import client_ip
-from verification.services import InvalidCode
+from verification.tokens import InvalidCode
 
 
 class LoginView(auth_views.LoginView):

@@ -14,7 +14,7 @@ from django.views.generic import FormView, TemplateView
 from accounts import delivery_notice, services
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
 from verification.ratelimit import client_ip
-from verification.services import InvalidLink, read_activation_token
+from verification.tokens import InvalidLink, read_activation_token
 
 
 @method_decorator(never_cache, name="dispatch")
