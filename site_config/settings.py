@@ -7,6 +7,7 @@ DEBUG off, a missing required value stops the process with a message that names 
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_q",
+    "ninja",  # its docs page then loads Swagger UI from this site's static files, not a CDN
+    "corsheaders",
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
@@ -55,9 +58,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer: a refusal must carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "site_config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, which also takes an app's session from X-Session-Token (accounts/api/clients.py).
+    "accounts.api.clients.SessionFromTokenOrCookie",
     # The language follows the browser (Accept-Language) until the person picks one.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -227,6 +233,15 @@ Q_CLUSTER = {
     "save_limit": -1,
     "catch_up": False,
 }
+
+# The JSON API (accounts/api/). Front ends on other origins: an allow-list, never "*", since
+# cookie clients send credentials; CSRF accepts POSTs from the origins listed here.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (*default_headers, "x-session-token")
+CORS_EXPOSE_HEADERS = ["Retry-After"]
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
