@@ -242,6 +242,24 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = (*default_headers, "x-session-token")
 CORS_EXPOSE_HEADERS = ["Retry-After"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Links in mail for a site whose pages live in a separate front end: URL templates by name
+# (JSON), e.g. {"activate": "https://app.example.com/activate/{token}"}. Left out: this site's
+# pages. Built from settings alone, never from a request (accounts/mail.py).
+FRONTEND_LINKS = {
+    "activate": {"token"},
+    "reset": set(),
+    "sign_in_code": {"email", "code"},
+    "undo": {"token"},
+    "sign_in": set(),
+}
+VERIFICATION_FRONTEND_URLS = env.json("VERIFICATION_FRONTEND_URLS", default={})
+for _name, _template in VERIFICATION_FRONTEND_URLS.items():
+    if _name not in FRONTEND_LINKS:
+        raise ImproperlyConfigured(f"VERIFICATION_FRONTEND_URLS: unknown link {_name!r}.")
+    try:
+        _template.format(**{field: "x" for field in FRONTEND_LINKS[_name]})
+    except (KeyError, IndexError, ValueError) as error:
+        raise ImproperlyConfigured(f"VERIFICATION_FRONTEND_URLS[{_name!r}]: {error!r}") from None
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
