@@ -2,8 +2,9 @@
 the pages' own form to the JSON body and calls the pages' own service; nothing here decides
 who may do what."""
 
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaError
 
 from accounts.api.refusals import Refused
@@ -28,6 +29,12 @@ def answer_refusal(request, refused):
 @api.exception_handler(SchemaError)
 def answer_malformed_body(request, error):
     return answer_refusal(request, Refused.from_schema(error.errors))
+
+
+@api.exception_handler(HttpError)
+def answer_unreadable_body(request, error):
+    # django-ninja's own refusals: a body that is not JSON at all, for one.
+    return answer_refusal(request, Refused.one("invalid", _("Enter a valid value.")))
 
 
 @api.exception_handler(AuthenticationError)

@@ -16,14 +16,13 @@ from accounts.account_forms import (
     UndoEmailChangeForm,
 )
 from accounts.api.clients import SIGNED_IN, SessionOut, session_answer
-from accounts.api.refusals import LINK_MESSAGES, Refusal, Refused, bound, refused_code
+from accounts.api.refusals import LINK_MESSAGES, Refusal, Refused, bound, refused_code, refusing
 from accounts.api.signing_up import Mailed
 from verification.models import Purpose
 from verification.ratelimit import client_ip
 from verification.services import InvalidCode, InvalidLink, read_link_token
 
 router = Router(tags=["account"])
-SIGNED_IN_ANSWERS = {401: Refusal, 403: Refusal}
 
 address_taken = _("That address now belongs to another account.")
 account_changed = _("Your account changed while this page was open. Sign in again.")
@@ -53,7 +52,7 @@ def pending_change(user) -> dict | None:
     return {"new_email": change.new_email, "requested_at": change.requested_at, "resend_after": wait}
 
 
-@router.get("", response={200: AccountOut, **SIGNED_IN_ANSWERS}, auth=SIGNED_IN)
+@router.get("", response={200: AccountOut, 401: Refusal}, auth=SIGNED_IN)
 def read_account(request):
     user = request.user
     fields = ["username", "email", "email_verified_at", "date_joined", "last_login", "password_changed_at"]
@@ -65,9 +64,7 @@ class EmailChangeIn(Schema):
     current_password: str
 
 
-@router.post(
-    "/email", response={202: Mailed, 400: Refusal, 429: Refusal, **SIGNED_IN_ANSWERS}, auth=SIGNED_IN
-)
+@router.post("/email", response={202: Mailed, **refusing(400, 401, 429)}, auth=SIGNED_IN)
 @sensitive_variables("body")
 def request_email_change(request, body: EmailChangeIn):
     """Mails a code to the new address; nothing changes until it comes back."""
@@ -91,7 +88,7 @@ class EmailCodeIn(Schema):
 
 @router.post(
     "/email/confirm",
-    response={200: SessionOut, 400: Refusal, 409: Refusal, 429: Refusal, **SIGNED_IN_ANSWERS},
+    response={200: SessionOut, **refusing(400, 401, 409, 429)},
     auth=SIGNED_IN,
 )
 @sensitive_variables("body")
@@ -112,14 +109,14 @@ def confirm_email_change(request, body: EmailCodeIn):
     return session_answer(request)
 
 
-@router.post("/email/resend", response={202: Mailed, **SIGNED_IN_ANSWERS}, auth=SIGNED_IN)
+@router.post("/email/resend", response={202: Mailed, **refusing(401)}, auth=SIGNED_IN)
 def resend_email_change_code(request):
     email_change.resend_email_change_code(user=request.user, client_ip=client_ip(request))
     change = pending_change(request.user)
     return Status(202, {"resend_after": change["resend_after"] if change else 0})
 
 
-@router.post("/email/cancel", response={204: None, **SIGNED_IN_ANSWERS}, auth=SIGNED_IN)
+@router.post("/email/cancel", response={204: None, **refusing(401)}, auth=SIGNED_IN)
 def cancel_email_change(request):
     email_change.cancel_email_change(user=request.user)
     return Status(204, None)
@@ -131,7 +128,7 @@ class UndoIn(Schema):
     password2: str
 
 
-@router.post("/email/undo", response={200: SessionOut, 400: Refusal, 409: Refusal})
+@router.post("/email/undo", response={200: SessionOut, **refusing(400, 409)})
 @sensitive_variables("body")
 def undo_email_change(request, body: UndoIn):
     """Puts the old address back with a new password, ends every session, and signs this
@@ -156,9 +153,7 @@ class PasswordChangeIn(Schema):
     password2: str
 
 
-@router.post(
-    "/password", response={200: SessionOut, 400: Refusal, 429: Refusal, **SIGNED_IN_ANSWERS}, auth=SIGNED_IN
-)
+@router.post("/password", response={200: SessionOut, **refusing(400, 401, 429)}, auth=SIGNED_IN)
 @sensitive_variables("body")
 def change_password(request, body: PasswordChangeIn):
     """This session stays (with a new token); every other one ends."""

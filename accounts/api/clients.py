@@ -86,12 +86,10 @@ class SessionToken(APIKeyHeader):
 
 
 class SessionCookie(APIKeyCookie):
-    """A browser: the session cookie (CSRF is checked by SessionFromTokenOrCookie)."""
+    """A browser: the session cookie. CSRF is checked by SessionFromTokenOrCookie, for every
+    endpoint; `csrf` here (checked again) makes the docs page send the token with its tries."""
 
     param_name = settings.SESSION_COOKIE_NAME
-
-    def __init__(self) -> None:
-        super().__init__(csrf=False)
 
     def authenticate(self, request, key):
         return signed_in_user(request, key)

@@ -99,6 +99,12 @@ class Refused(Exception):
         return max((error.get("seconds") or 0 for error in self.errors), default=0)
 
 
+def refusing(*statuses: int) -> dict:
+    """The refusals an endpoint may answer with, for its OpenAPI schema: those named, and 403,
+    which a cookie client's POST or DELETE without the CSRF token gets."""
+    return {status: Refusal for status in sorted({403, *statuses})}
+
+
 def bound(form_class, body, **kwargs):
     """The form, bound to the JSON body and valid; raise Refused with its errors otherwise."""
     form = form_class(data=body.dict(), **kwargs)

@@ -10,7 +10,7 @@ from ninja import Router, Schema, Status
 
 from accounts import known_browser, services
 from accounts.api.clients import SIGNED_IN, SessionOut, session_answer
-from accounts.api.refusals import Refusal, Refused, bound, refused_code
+from accounts.api.refusals import Refusal, Refused, bound, refused_code, refusing
 from accounts.forms import EmailForm, LoginForm, PasswordResetConfirmForm, SignInCodeForm
 from verification.models import Purpose
 from verification.ratelimit import client_ip
@@ -24,7 +24,7 @@ class SignInIn(Schema):
     password: str
 
 
-@router.post("/session", response={200: SessionOut, 400: Refusal, 403: Refusal, 429: Refusal})
+@router.post("/session", response={200: SessionOut, **refusing(400, 429)})
 @sensitive_variables("body")
 def sign_in(request, body: SignInIn):
     """The site's sign-in form, throttled alike: an address without an account and a wrong
@@ -39,7 +39,7 @@ def current_session(request):
     return session_answer(request)
 
 
-@router.delete("/session", response={204: None})
+@router.delete("/session", response={204: None, **refusing()})
 def sign_out(request):
     logout(request)
     return Status(204, None)
@@ -89,7 +89,7 @@ def sign_in_by_code_is_on() -> None:
         raise Refused.one("flow_off", _("Sign-in by code is off on this site."))
 
 
-@router.post("/sign-in-code", response={202: CodeAsked, 400: Refusal, 404: Refusal})
+@router.post("/sign-in-code", response={202: CodeAsked, **refusing(400, 404)})
 def request_sign_in_code(request, body: EmailIn):
     """Mails a sign-in code; every address is answered alike."""
     sign_in_by_code_is_on()
@@ -106,7 +106,7 @@ class CodeIn(Schema):
 
 @router.post(
     "/sign-in-code/confirm",
-    response={200: SessionOut, 400: Refusal, 403: Refusal, 404: Refusal, 429: Refusal},
+    response={200: SessionOut, **refusing(400, 404, 429)},
 )
 @sensitive_variables("body")
 def sign_in_with_code(request, body: CodeIn):
@@ -128,7 +128,7 @@ def sign_in_with_code(request, body: CodeIn):
     return session_answer(request)
 
 
-@router.post("/password-reset", response={202: CodeAsked, 400: Refusal}, tags=["password reset"])
+@router.post("/password-reset", response={202: CodeAsked, **refusing(400)}, tags=["password reset"])
 def request_password_reset(request, body: EmailIn):
     """Mails a reset code; every address is answered alike."""
     email = bound(EmailForm, body).cleaned_data["email"]
@@ -143,7 +143,7 @@ class ResetIn(CodeIn):
 
 @router.post(
     "/password-reset/confirm",
-    response={204: None, 400: Refusal, 403: Refusal, 429: Refusal},
+    response={204: None, **refusing(400, 429)},
     tags=["password reset"],
 )
 @sensitive_variables("body")

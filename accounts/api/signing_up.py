@@ -8,7 +8,7 @@ from ninja import Router, Schema, Status
 
 from accounts import services
 from accounts.api.clients import TOKEN_HEADER, SessionOut, session_answer
-from accounts.api.refusals import LINK_MESSAGES, Refusal, Refused, bound
+from accounts.api.refusals import LINK_MESSAGES, Refused, bound, refusing
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
 from verification.models import Purpose
 from verification.ratelimit import client_ip
@@ -70,7 +70,7 @@ class SignUpIn(Schema):
     password2: str
 
 
-@router.post("/signup", response={202: Mailed, 400: Refusal, 429: Refusal})
+@router.post("/signup", response={202: Mailed, **refusing(400)})
 @sensitive_variables("body")
 def sign_up(request, body: SignUpIn):
     """Mails an activation link; a taken address is answered alike (its owner is mailed)."""
@@ -94,7 +94,7 @@ class ActivationIn(Schema):
     password: str  # the one chosen at sign-up
 
 
-@router.post("/activation", response={200: SessionOut, 400: Refusal, 429: Refusal})
+@router.post("/activation", response={200: SessionOut, **refusing(400, 429)})
 @sensitive_variables("body")
 def activate(request, body: ActivationIn):
     """Activates the account and signs this client in."""
@@ -120,7 +120,7 @@ class EmailIn(Schema):
     email: str
 
 
-@router.post("/activation/resend", response={202: Mailed, 400: Refusal, 429: Refusal})
+@router.post("/activation/resend", response={202: Mailed, **refusing(400)})
 def resend_activation(request, body: EmailIn):
     """Mails a new link if the address awaits activation; every address is answered alike."""
     email = bound(EmailForm, body).cleaned_data["email"]
