@@ -1,0 +1,86 @@
+"""Schemathesis against a live gunicorn and the real worker: every operation of the API's
+OpenAPI schema, bounded, with no 5xx and every answer as the schema says."""
+
+import json
+import re
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from harness.processes import Stack, scratch_database
+from harness.smtp_sink import SmtpSink
+
+pytestmark = pytest.mark.slow
+
+ST = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "st"
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+]
+PASSWORD = "a-long-and-unusual-passphrase"
+
+
+def app_token(base_url):
+    """Sign in as an app; the token lets the fuzzer reach the account's operations too."""
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/session",
+        data=json.dumps({"username": "ada", "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json", "X-Session-Token": ""},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)["session_token"]
+
+
+def test_schemathesis_finds_no_5xx_and_no_answer_outside_the_schema(tmp_path):
+    with SmtpSink() as sink, scratch_database(tmp_path) as database_url:
+        stack = Stack(database_url=database_url, smtp_port=sink.port, tmp_path=tmp_path)
+        stack.python(
+            "from django.utils import timezone; from accounts.models import User;"
+            f"User.objects.create_user('ada', 'ada@example.com', {PASSWORD!r},"
+            " email_verified_at=timezone.now())"
+        )
+        with stack.qcluster(), stack.web(workers=2):
+            token = app_token(stack.base_url)
+            run = subprocess.run(
+                [
+                    str(ST),
+                    "run",
+                    f"{stack.base_url}/api/v1/openapi.json",
+                    "--checks",
+                    ",".join(CHECKS),
+                    "--max-examples",
+                    "20",
+                    "--max-time",
+                    "60",
+                    "--header",
+                    f"X-Session-Token: {token}",
+                    "--seed",
+                    "20",
+                    "--no-color",
+                    "--report",
+                    "ndjson",
+                    "--report-ndjson-path",
+                    str(tmp_path / "events.ndjson"),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=240,
+            )
+            web_log = (tmp_path / "web.log").read_text()
+    print(run.stdout[-3000:])
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert "Traceback" not in web_log
+    assert re.search(r"Tested: (\d+)", run.stdout).group(1) == str(len(operations_in_the_schema()))
+    cases = re.search(r"(\d+) generated, (\d+) passed", run.stdout)
+    assert cases and cases.group(1) == cases.group(2), run.stdout[-3000:]
+
+
+def operations_in_the_schema():
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "openapi.json").read_text())
+    return [(method, path) for path, methods in schema["paths"].items() for method in methods]
