@@ -26,6 +26,7 @@ pytestmark = [
             ["--mails", "30", "--requests", "10", "--runs", "1", "--provider-connections", "3"],
         ),
         ("bench.reset_timing", ["--requests", "5", "--runs", "1"]),
+        ("bench.api_path", ["--requests", "8", "--runs", "1"]),
     ],
 )
 def test_a_benchmark_prints_its_json_line_and_table(module, args):
