@@ -14,6 +14,7 @@ class ApiClient:
     def __init__(self, *, app=False, language="en", enforce_csrf_checks=False):
         self.client = Client(enforce_csrf_checks=enforce_csrf_checks, HTTP_ACCEPT_LANGUAGE=language)
         self.token = "" if app else None
+        self.language = language
 
     def call(self, method, path, body=None, **headers):
         if self.token is not None:

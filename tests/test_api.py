@@ -271,3 +271,55 @@ def test_a_deactivated_account_that_knows_its_password_is_told_so(db):
     assert error_codes(answer) == [(None, "inactive")]
     assert not User.objects.get(pk=switched_off.pk).is_active
     assert not mail.outbox
+
+
+def test_too_many_code_guesses_from_one_client_are_a_429_with_retry_after(
+    user, settings, deliver, mailoutbox
+):
+    settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR = 1
+    app = ApiClient(app=True)
+    asked = deliver(app.post, "/password-reset", {"email": user.email})
+    body = {"email": user.email, "request": asked.json()["request"], "password1": NEW_PASSWORD}
+    body |= {"password2": NEW_PASSWORD, "code": wrong_code(mailed_code(mailoutbox[0]))}
+
+    assert error_codes(app.post("/password-reset/confirm", body)) == [("code", "wrong_code")]
+    throttled = app.post("/password-reset/confirm", body)
+    assert throttled.status_code == 429 and error_codes(throttled) == [("code", "rate_limited")]
+    assert int(throttled["Retry-After"]) == throttled.json()["errors"][0]["seconds"] > 0
+
+
+def test_a_code_that_took_its_tries_is_dead_to_the_client_that_asked(user, deliver, mailoutbox):
+    app = ApiClient(app=True)
+    asked = deliver(app.post, "/sign-in-code", {"email": user.email})
+    code = mailed_code(mailoutbox[0])
+    body = {"email": user.email, "request": asked.json()["request"], "code": wrong_code(code)}
+
+    left = [app.post("/sign-in-code/confirm", body).json()["errors"][0]["tries_left"] for _ in range(4)]
+    assert left == [4, 3, 2, 1]
+    assert error_codes(app.post("/sign-in-code/confirm", body)) == [("code", "dead_code")]
+    assert error_codes(app.post("/sign-in-code/confirm", {**body, "code": code})) == [("code", "dead_code")]
+
+
+def test_a_note_for_another_address_does_not_make_a_client_the_one_that_asked(user, deliver, mailoutbox):
+    other = UserFactory()
+    app = ApiClient(app=True)
+    note = deliver(app.post, "/password-reset", {"email": other.email}).json()["request"]
+    deliver(ApiClient().post, "/password-reset", {"email": user.email})
+    body = {"email": user.email, "request": note, "code": wrong_code(mailed_code(mailoutbox[-1]))}
+
+    refused = app.post(
+        "/password-reset/confirm", {**body, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+    assert error_codes(refused) == [("code", "code_refused")]
+
+
+def test_past_the_cap_of_wrong_codes_at_an_address_guesses_are_a_403(user, settings, deliver, mailoutbox):
+    settings.VERIFICATION_GUESSES_BEFORE_WAITS, settings.VERIFICATION_GUESSES_MAX = 50, 2
+    deliver(ApiClient().post, "/sign-in-code", {"email": user.email})
+    body = {"email": user.email, "code": wrong_code(mailed_code(mailoutbox[0]))}
+    stranger = ApiClient(app=True)
+    for _ in range(2):
+        stranger.post("/sign-in-code/confirm", body)
+
+    closed = stranger.post("/sign-in-code/confirm", {**body, "code": mailed_code(mailoutbox[0])})
+    assert closed.status_code == 403 and error_codes(closed) == [("code", "codes_closed")]
