@@ -9,13 +9,16 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import signing
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_q.models import OrmQ
 
 from accounts.tasks import sweep_accounts
 from tests.api_client import ApiClient, error_codes
 from tests.factories import PASSWORD
 from tests.helpers import mailed_code
-from tests.test_enumeration import ADDRESS_STATES, addresses  # noqa: F401  (a fixture)
+from tests.test_enumeration import ADDRESS_STATES, addresses, statement_shapes  # noqa: F401  (a fixture)
 
 NEW_PASSWORD = "another-long-passphrase-99"
 REQUESTS = ["/password-reset", "/activation/resend", "/sign-in-code"]
@@ -48,6 +51,27 @@ def test_request_endpoints_answer_byte_for_byte_alike_for_every_kind_of_address(
 
     assert answers["active"][0] == 202
     assert answers["active"] == answers["awaiting_activation"] == answers["deactivated"] == answers["unknown"]
+
+
+@pytest.mark.parametrize("path", REQUESTS)
+def test_request_endpoints_do_the_same_database_work_for_every_kind_of_address(
+    jobs_wait_in_the_queue,
+    path,
+    addresses,  # noqa: F811
+    deliver,
+):
+    def work(n, email):
+        OrmQ.objects.all().delete()  # each request finds the same queue: no job waiting
+        app = ApiClient(app=True)
+        with CaptureQueriesContext(connection) as done:
+            deliver(app.post, path, {"email": email}, REMOTE_ADDR=f"198.51.100.{n}")
+        return statement_shapes(done)
+
+    shapes = {state: work(n, addresses[state]) for n, state in enumerate(ADDRESS_STATES)}
+
+    assert any(query.startswith('INSERT INTO "verification_outboundemail"') for query in shapes["unknown"])
+    for state in ADDRESS_STATES:
+        assert shapes[state] == shapes["unknown"], state
 
 
 def test_the_signed_note_names_only_the_address_typed_and_the_code_asked(user, deliver):
