@@ -76,6 +76,12 @@ class CodeRequest:
         )
 
 
+def confirm_link(operation_id: str) -> dict:
+    """An OpenAPI link from a code request to its confirm: the same address, the note."""
+    body = {"email": "$request.body#/email", "request": "$response.body#/request"}
+    return {"responses": {202: {"links": {"confirm": {"operationId": operation_id, "requestBody": body}}}}}
+
+
 SIGN_IN_CODE = CodeRequest(Purpose.LOGIN, "VERIFICATION_LOGIN_CODE_TTL")
 RESET_CODE = CodeRequest(Purpose.PASSWORD_RESET, "VERIFICATION_CODE_TTL")
 
@@ -89,7 +95,11 @@ def sign_in_by_code_is_on() -> None:
         raise Refused.one("flow_off", _("Sign-in by code is off on this site."))
 
 
-@router.post("/sign-in-code", response={202: CodeAsked, **refusing(400, 404)})
+@router.post(
+    "/sign-in-code",
+    response={202: CodeAsked, **refusing(400, 404)},
+    openapi_extra=confirm_link("accounts_api_signing_in_sign_in_with_code"),
+)
 def request_sign_in_code(request, body: EmailIn):
     """Mails a sign-in code; every address is answered alike."""
     sign_in_by_code_is_on()
@@ -128,7 +138,12 @@ def sign_in_with_code(request, body: CodeIn):
     return session_answer(request)
 
 
-@router.post("/password-reset", response={202: CodeAsked, **refusing(400)}, tags=["password reset"])
+@router.post(
+    "/password-reset",
+    response={202: CodeAsked, **refusing(400)},
+    tags=["password reset"],
+    openapi_extra=confirm_link("accounts_api_signing_in_reset_password"),
+)
 def request_password_reset(request, body: EmailIn):
     """Mails a reset code; every address is answered alike."""
     email = bound(EmailForm, body).cleaned_data["email"]
