@@ -56,6 +56,8 @@ def fuzz(base_url, token, tmp_path, *selection, seconds):
             "--seed",
             "20",
             "--no-color",
+            "--generation-database",
+            "none",  # nothing written into the checkout
         ],
         capture_output=True,
         text=True,
