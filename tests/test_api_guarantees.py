@@ -234,3 +234,12 @@ def test_a_token_client_gets_no_cookie_even_on_sign_in(user):
 def test_an_api_answer_is_never_cached(db):
     assert "no-store" in ApiClient().get("/config")["Cache-Control"]
     assert json.loads(ApiClient().get("/config").content)["code_length"] == 6
+
+
+def test_the_token_header_means_nothing_outside_the_api(user):
+    browser = Client(enforce_csrf_checks=True)
+    posted = browser.post(
+        "/accounts/login/", {"username": user.username, "password": PASSWORD}, HTTP_X_SESSION_TOKEN=""
+    )
+
+    assert posted.status_code == 403  # the pages' CSRF check still holds

@@ -6,6 +6,7 @@ hourly sweep (accounts/tasks.py) clears expired ones. There is no second token s
 
 from django.conf import settings
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from ninja import Schema
@@ -36,7 +37,7 @@ class SessionFromTokenOrCookie(SessionMiddleware):
 
     def process_request(self, request):
         token = request.headers.get(TOKEN_HEADER)
-        if token is None:
+        if token is None or not request.path.startswith(API_PREFIX):  # the pages: cookies only
             return super().process_request(request)
         request.session_from_token = True
         request.COOKIES = {}
@@ -52,10 +53,8 @@ class SessionFromTokenOrCookie(SessionMiddleware):
             return None
         if check_csrf(request) is None:
             return None
-        from accounts.api import api  # the API answers in its own shape
-
         refused = Refused.one("csrf_failed", csrf_failed)
-        return api.create_response(request, {"errors": refused.errors}, status=refused.status)
+        return JsonResponse({"errors": refused.errors}, status=refused.status)
 
     def process_response(self, request, response):
         if request.path.startswith(API_PREFIX):
