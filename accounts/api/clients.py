@@ -5,6 +5,8 @@ change of address, its undo, a new password, `session_epoch`) ends an app's too,
 hourly sweep (accounts/tasks.py) clears expired ones. There is no second token system."""
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import JsonResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
@@ -63,7 +65,10 @@ class SessionFromTokenOrCookie(SessionMiddleware):
             return super().process_response(request, response)
         session = request.session
         if session.modified and not session.is_empty() and response.status_code < 500:
-            session.save()
+            try:
+                session.save()
+            except UpdateError:  # ended by another request meanwhile, as Django's answers
+                raise SessionInterrupted("The session was deleted before the request completed.") from None
         patch_vary_headers(response, (TOKEN_HEADER,))
         for name in list(response.cookies):  # a CSRF or "known browser" cookie set on the way
             del response.cookies[name]
