@@ -56,6 +56,21 @@ def canonical_email(value: str) -> str:
     return address
 
 
+# Providers known to deliver "f.irst.last@" to "firstlast@", and to take either domain.
+DOTS_IGNORED = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def inbox_key(address: str) -> str:
+    """The inbox a canonical `address` reaches, for rate limits only: without its "+tag", and
+    without the dots of providers that ignore them. Mail still goes to the address as stored,
+    but "inbox+1@", "inbox+2@"... share one inbox's allowance."""
+    local, _, domain = address.rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in DOTS_IGNORED:
+        local, domain = local.replace(".", "") or local, DOTS_IGNORED[domain]
+    return f"{local}@{domain}"
+
+
 def _a_label(domain: str) -> str:
     if any(unicodedata.category(char) in ("Cf", "Cc", "Zs") for char in domain):
         raise _error("domain")

@@ -14,6 +14,7 @@ from typing import cast
 
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from accounts.models import EmailChange, User, email_change_code_key
 from accounts.services import (
@@ -71,8 +72,8 @@ def resend_email_change_code(*, user: User, client_ip: str) -> None:
 
 
 def _mail_the_new_address(change: EmailChange) -> None:
-    holder = User.objects.get_by_email(change.new_email)
-    taken = holder is not None and not holder.awaits_activation
+    holder = User.objects.holding(change.new_email).first()
+    taken = holder is not None and holder != change.user and not holder.awaits_activation
     # A code row either way (none will match when the address is taken): the same work.
     challenge = open_code_challenge(
         address=email_change_code_key(change),
@@ -80,7 +81,8 @@ def _mail_the_new_address(change: EmailChange) -> None:
         user=None if taken else change.user,
     )
     if taken:
-        queue_email(user=holder, kind=Kind.EMAIL_IN_USE, secret=challenge)
+        # To the address asked for (the holder's own, or one held for its undo).
+        queue_email(user=holder, kind=Kind.EMAIL_IN_USE, to_address=change.new_email, secret=challenge)
     else:
         queue_email(
             user=change.user, kind=Kind.EMAIL_CHANGE_CODE, to_address=change.new_email, secret=challenge
@@ -123,8 +125,8 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
 
 
 def undo_email_change(*, token: str, password: str) -> User:
-    """Put back the address an undo link was mailed to, end every session and set `password`;
-    return the user. Raise InvalidLink or AddressTaken.
+    """Put back the address an undo link was mailed to, end every session, set `password` and
+    tell the address it replaces; return the user. Raise InvalidLink or AddressTaken.
 
     Undoing a change rolls back every change made after it too (their undo links die, so the
     address it restores cannot be taken away again from one of them); the undo links of
@@ -134,16 +136,28 @@ def undo_email_change(*, token: str, password: str) -> User:
     with transaction.atomic():
         owner, change_id = consume_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
         user = cast(User, owner)
-        change = EmailChange.objects.select_for_update().filter(pk=change_id, user=user).first()
+        change = EmailChange.objects.select_for_update().filter(_named_by(change_id), user=user).first()
         if change is None or change.undone_at is not None:
             raise InvalidLink("used")
+        if not EmailChange.objects.undo_alive().filter(pk=change.pk).exists():
+            raise InvalidLink("expired")  # the window that held the address has closed
+        replaced = user.email
         with _restored_on_failure(user):
             _move(user, to=change.old_email, password_hash=password_hash)
+        # The undo link is a takeover credential for the old mailbox's reader: the address it
+        # takes the account from hears of its use.
+        queue_email(user=user, kind=Kind.EMAIL_CHANGE_UNDONE, to_address=replaced)
         user.email_changes.filter(completed_at__gte=change.completed_at, undone_at=None).update(
             undone_at=clock.now()
         )
         user.email_changes.pending().update(cancelled_at=clock.now())
     return user
+
+
+def _named_by(change_id: str) -> Q:
+    # Links mailed before migration 0005 name the change by its sequential id; they die
+    # within VERIFICATION_EMAIL_UNDO_TTL of it, and this branch can go then.
+    return Q(pk=int(change_id)) if change_id.isdigit() else Q(public_id=change_id)
 
 
 @contextmanager
@@ -158,9 +172,10 @@ def _restored_on_failure(user: User) -> Iterator[None]:
 
 def _move(user: User, *, to: str, password_hash: str = "") -> None:
     """Give `user` the proven address `to` (and the password behind `password_hash`, if one):
-    an unproven sign-up holding it goes; a proven account holding it raises AddressTaken (the
-    unique key decides a race)."""
-    holder = User.objects.select_for_update().with_email(to).exclude(pk=user.pk).first()
+    an unproven sign-up holding it goes; a proven account holding it, or another account's
+    undo holding it (User.objects.holding), raises AddressTaken (the unique key decides a
+    race)."""
+    holder = User.objects.holding(to).select_for_update().exclude(pk=user.pk).first()
     if holder is not None:
         if not holder.awaits_activation:
             raise AddressTaken(to)

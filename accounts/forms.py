@@ -10,7 +10,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts import addresses, services
+from accounts import addresses, scripts, services
 from accounts.models import User
 from accounts.services import CodesClosed, TooManyTries
 from verification import ratelimit
@@ -56,7 +56,17 @@ class SignUpForm(SetPasswordMixin, forms.Form):
     error_messages = {
         **SetPasswordMixin.error_messages,
         "username_taken": _("That username is taken."),
+        "mixed_scripts": _(
+            "Write your username in one alphabet: letters of different ones (such as Latin "
+            "and Cyrillic) can look the same and pass for someone else's name."
+        ),
     }
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if scripts.mixes_scripts(username):
+            raise ValidationError(self.error_messages["mixed_scripts"], code="mixed_scripts")
+        return username
 
     def clean(self):
         username = self.cleaned_data.get("username")
@@ -83,30 +93,46 @@ def too_many_tries(message, seconds):
 
 
 class ThrottledSignIn:
-    """Slows down password guessing on a Django sign-in form: only wrong passwords count,
-    per client IP, so nobody can lock an account's owner out."""
+    """Slows down password guessing on a Django sign-in form: wrong passwords count per
+    client IP (never per account, so nobody can lock an account's owner out); every sign-in
+    counts, generously, per client IP; and right ones per account (new sessions)."""
 
     too_many_wrong_passwords = _(
         "Too many wrong passwords from your network. Try again in %(seconds)s seconds."
     )
+    too_many_sign_ins = _("Too many sign-ins from your network. Try again in %(seconds)s seconds.")
+    too_many_sessions = _(
+        "Too many sign-ins to this account in the last hour. Try again in %(seconds)s seconds. "
+        "If they were not yours, set a new password with a code (Forgot your password?)."
+    )
 
     def clean(self):
         ip = client_ip(self.request) if self.request else ""
-        wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
+        wait = ratelimit.hit(Scope.SIGNIN_FROM_CLIENT, ip)
+        if wait:
+            raise too_many_tries(self.too_many_sign_ins, wait)
+        # Counted as wrong before the password is checked, and taken back unless it was, so
+        # that parallel guesses cannot all pass a check made before any of them was counted.
+        wait = ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
         if wait:
             raise too_many_tries(self.too_many_wrong_passwords, wait)
         try:
-            return super().clean()
+            cleaned_data = super().clean()
         except ValidationError as refused:
-            if refused.code == "invalid_login":
-                ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
+            if refused.code != "invalid_login":
+                ratelimit.refund(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
             raise
+        ratelimit.refund(Scope.FAILED_SIGNIN_FROM_CLIENT, ip)
+        return cleaned_data
 
     def confirm_login_allowed(self, user):
         # An account awaiting activation is answered like a wrong password: see LoginForm.
         if user.awaits_activation:
             raise self.get_invalid_login_error()
         super().confirm_login_allowed(user)
+        wait = services.spend_session_allowance(user=user)
+        if wait:
+            raise too_many_tries(self.too_many_sessions, wait)
 
 
 class AdminLoginForm(ThrottledSignIn, AdminAuthenticationForm):

@@ -86,14 +86,22 @@ def _email_changed_context(email):
         .first()
     )
     token = services.issue_link_token(
-        user=email.user, purpose=Purpose.EMAIL_CHANGE_UNDO, bound_to=str(change.pk)
+        user=email.user, purpose=Purpose.EMAIL_CHANGE_UNDO, bound_to=str(change.public_id)
     )
     return {
         "new_address": mask_address(change.new_email),
         "changed_at": change.completed_at,
-        "undo_url": _page("undo", reverse("accounts:email_change_undo", args=[token]), token=token),
+        # In the fragment, as the sign-in link's code: no access log or proxy sees it.
+        "undo_url": _page(
+            "undo", f"{reverse('accounts:email_change_undo')}#{urlencode({'token': token})}", token=token
+        ),
         "valid_days": settings.VERIFICATION_EMAIL_UNDO_TTL // 86400,
     }
+
+
+def _email_change_undone_context(email):
+    # No secret: whoever reads the replaced address is told, and can only write to us.
+    return {"restored_address": mask_address(email.user.email)}
 
 
 def mask_address(address):
@@ -109,9 +117,16 @@ def _sign_in_context(email):
     }
 
 
+def _account_exists_context(email):
+    # Mailed to an address other than the account's: one held for the undo of a change away
+    # from it (User.objects.holding). Its way back is the undo link mailed there then.
+    moved_away = bool(email.to_address) and email.to_address != email.user.email
+    return {**_sign_in_context(email), "moved_away": moved_away}
+
+
 CONTEXT_FOR_KIND = {
     Kind.ACTIVATION: _activation_context,
-    Kind.ACCOUNT_EXISTS: _sign_in_context,
+    Kind.ACCOUNT_EXISTS: _account_exists_context,
     Kind.PASSWORD_RESET: _password_reset_context,
     Kind.LOGIN_CODE: _login_code_context,
     Kind.PASSWORD_CHANGED: _sign_in_context,
@@ -119,6 +134,7 @@ CONTEXT_FOR_KIND = {
     Kind.EMAIL_IN_USE: _sign_in_context,
     Kind.EMAIL_CHANGED: _email_changed_context,
     Kind.EMAIL_CONFIRMED: _sign_in_context,
+    Kind.EMAIL_CHANGE_UNDONE: _email_change_undone_context,
 }
 
 

@@ -1,10 +1,11 @@
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Value
+from django.db.models import Case, Q, Subquery, Value, When
 from django.db.models.functions import Lower, Upper
 from django.db.models.lookups import Exact
 from django.utils.crypto import salted_hmac
@@ -46,9 +47,25 @@ class AccountManager(UserManager.from_queryset(AccountQuerySet)):
         except ValidationError:
             return super().normalize_email(email)
 
+    def holding(self, email):
+        """The accounts that `email` (canonical form) belongs to, the holder first: while an
+        undo link for the address is alive, the account that the undo would restore (so that
+        nobody else can prove the address meanwhile and make the undo fail); then the account
+        whose address it is. One statement, the same for every address."""
+        undoing = EmailChange.objects.undo_alive().filter(old_email=email).values("user_id")[:1]
+        # LOWER(email), as the unique key is, so that its index serves the look-up.
+        return (
+            self.alias(email_key=Lower("email"))
+            .filter(Q(email_key=email) | Q(pk=Subquery(undoing)))
+            .order_by(Case(When(email_key=email, then=Value(1)), default=Value(0)), "pk")
+        )
+
     def get_by_email(self, email):
-        """The one user whose address is `email` (canonical form), or None."""
-        return self.with_email(email).first()
+        """The account whose address is `email` (canonical form), or None; None too while the
+        address is held for another account's undo: no code or link mailed there may reach
+        any account but the holder, which has another address now."""
+        holder = self.holding(email).first()
+        return holder if holder is not None and holder.email == email else None
 
 
 class User(AbstractUser):
@@ -118,11 +135,33 @@ class EmailChangeQuerySet(models.QuerySet):
         since = clock.now() - timedelta(seconds=settings.VERIFICATION_CODE_TTL)
         return self.filter(completed_at=None, cancelled_at=None, requested_at__gt=since)
 
+    def undo_alive(self):
+        """Done, not undone, and its undo link may still be used: the one definition of the
+        undo window (the link's own lifetime starts a moment later, when it is mailed)."""
+        since = clock.now() - timedelta(seconds=settings.VERIFICATION_EMAIL_UNDO_TTL)
+        return self.filter(completed_at__gt=since, undone_at=None)
+
+    def spent(self):
+        """Changes that can no longer matter, whose addresses need not be kept: never done,
+        once their code is dead; done, once the undo window is over; undone, after
+        VERIFICATION_RETENTION_DAYS (the record of a thrown-out thief, for staff)."""
+        now = clock.now()
+        return self.filter(
+            Q(completed_at=None, requested_at__lte=now - timedelta(seconds=settings.VERIFICATION_CODE_TTL))
+            | Q(
+                undone_at=None,
+                completed_at__lte=now - timedelta(seconds=settings.VERIFICATION_EMAIL_UNDO_TTL),
+            )
+            | Q(undone_at__lte=now - timedelta(days=settings.VERIFICATION_RETENTION_DAYS))
+        )
+
 
 class EmailChange(models.Model):
     """A move of an account to a new address: asked for, proven by a code mailed to the new
     address, told to the old one (which may undo it for VERIFICATION_EMAIL_UNDO_TTL)."""
 
+    # What the undo link names: random, so links say nothing of how many changes there were.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_changes")
     old_email = models.EmailField(_("old address"), max_length=254)
     new_email = models.EmailField(_("new address"), max_length=254)
@@ -137,8 +176,8 @@ class EmailChange(models.Model):
         verbose_name = _("change of address")
         verbose_name_plural = _("changes of address")
         ordering = ["-requested_at"]
-        # Changes away from an address, looked up by that address (its undo, its notice).
-        indexes = [models.Index(fields=["old_email"])]
+        # Who holds an address (AccountManager.holding) is asked on every request about one.
+        indexes = [models.Index(fields=["old_email", "completed_at"])]
 
     def __str__(self):
         return f"{self.user}: {self.old_email} → {self.new_email}"

@@ -13,7 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
-from accounts import known_browser
+from accounts import addresses, known_browser
 from accounts.models import User, UsernameClaim
 from verification import clock, ratelimit
 from verification.models import OutboundEmail, Purpose
@@ -21,6 +21,7 @@ from verification.outbox import queue_email
 from verification.ratelimit import Scope
 from verification.services import (
     InvalidCode,
+    InvalidLink,
     TooManyGuesses,
     consume_activation_token,
     count_wrong_guess,
@@ -85,21 +86,26 @@ def spend_mail_allowance(*, email: str, purpose: str, client_ip: str) -> int:
     """Spend the client's and the address's mail allowance; return 0, or the seconds to wait
     when one is used up. Keyed by the address whether or not it has an account, so a refusal
     tells nothing about one."""
-    return ratelimit.spend(
-        (Scope.REQUEST_FROM_CLIENT, client_ip), *_address_allowance(email=email, purpose=purpose)
+    return ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip) or _spend_address_allowance(
+        email=email, purpose=purpose
     )
 
 
 def _address_allowance(*, email: str, purpose: str) -> list[tuple[Scope, str]]:
-    # The cooldown first: its refusal should not use up the hourly allowance.
-    return [(Scope.MAIL_COOLDOWN, f"{purpose}:{email}"), (Scope.MAIL_TO_ADDRESS, email)]
+    # Per inbox (sub-addresses share it). The cooldown first: its refusal should not use up
+    # the hourly allowance.
+    inbox = addresses.inbox_key(email)
+    return [(Scope.MAIL_COOLDOWN, f"{purpose}:{inbox}"), (Scope.MAIL_TO_ADDRESS, inbox)]
+
+
+def _spend_address_allowance(*, email: str, purpose: str) -> int:
+    return ratelimit.spend(*_address_allowance(email=email, purpose=purpose))
 
 
 def mail_from_staff(*, user: User, kind: str, purpose: str) -> bool:
     """Queue a mail staff chose to send; it spends the address's allowance like a request of
-    the person's own (so the code page's history sees it, and no one bombs an inbox from the
-    admin). Return whether it was queued."""
-    if ratelimit.spend(*_address_allowance(email=user.email, purpose=purpose)):
+    the person's own (no one bombs an inbox from the admin). Return whether it was queued."""
+    if _spend_address_allowance(email=user.email, purpose=purpose):
         return False
     if purpose == Purpose.ACTIVATION:
         queue_email(user=user, kind=kind)
@@ -128,8 +134,9 @@ def seconds_until_next_mail(*, email: str, purpose: str) -> int:
 def register_user(*, username: str, email: str, password: str, client_ip: str) -> None:
     """Create an inactive account and mail its activation link. An address whose account was
     never activated is taken over by the new sign-up (its owner has not proven it); an
-    address with a proven account gets "you already have an account" instead. The caller
-    cannot tell these apart, nor a refusal by the address's rate limit."""
+    address with a proven account, or held for an account's undo (User.objects.holding),
+    gets "you already have an account" instead. The caller cannot tell these apart, nor a
+    refusal by the address's rate limit."""
     # The per-client limit first: it does not depend on the address, and it spares the hasher.
     if ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip):
         return
@@ -160,9 +167,9 @@ def username_is_taken(username: str) -> bool:
 @transaction.atomic
 def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     _claim_username(username)
-    if ratelimit.spend(*_address_allowance(email=email, purpose=Purpose.ACTIVATION)):
+    if _spend_address_allowance(email=email, purpose=Purpose.ACTIVATION):
         return
-    owner = User.objects.select_for_update().with_email(email).first()
+    owner = User.objects.holding(email).select_for_update().first()
     # Taken since the form looked (by a parallel sign-up): the same answer for every address,
     # including one whose proven account would otherwise only be mailed.
     holders = User.objects.with_username(username)
@@ -171,6 +178,9 @@ def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     if owner is None:
         user = User.objects.create(username=username, email=email, password=password_hash, is_active=False)
         queue_email(user=user, kind=Kind.ACTIVATION)
+    elif owner.email != email:
+        # Held for the undo of a change away from it: told there, with the way back.
+        queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS, to_address=email)
     elif owner.awaits_activation:
         # Whoever signed up before never proved the address: the new sign-up replaces theirs,
         # and their link dies now.
@@ -197,6 +207,7 @@ def _claim_username(username: str) -> None:
         UsernameClaim.objects.with_username(username).update(claimed_at=now)
 
 
+@transaction.atomic
 def resend_activation(*, email: str, client_ip: str) -> None:
     """Mail a new link to an account that was never activated; anything else gets nothing,
     through the same steps (a mail record without a recipient)."""
@@ -214,13 +225,22 @@ class WrongPassword(Exception):
 def check_password(*, user: AbstractBaseUser, password: str, client_ip: str) -> None:
     """Raise TooManyTries or WrongPassword unless `password` is the user's. Wrong passwords
     count against the client, as at sign-in (never against the account: strangers could
-    lock its owner out)."""
-    wait = ratelimit.seconds_until_allowed(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+    lock its owner out): counted before the check, and taken back when it is right, so
+    parallel guesses cannot all pass the limit."""
+    wait = ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
     if wait:
         raise TooManyTries(wait)
     if not user.check_password(password):
-        ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
         raise WrongPassword
+    ratelimit.refund(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
+
+
+def spend_session_allowance(*, user: User) -> int:
+    """Count a new session for `user` (its password was right); return 0, or the seconds to
+    wait when the account has had too many lately. Keyed by the account and its sessions'
+    hash: a new password (a code proves the mailbox) starts a new count, so whoever spent it
+    with a stolen password does not keep the owner out."""
+    return ratelimit.hit(Scope.NEW_SESSION_FOR_ACCOUNT, f"{user.pk}:{user.get_session_auth_hash()}")
 
 
 def activate_account(*, token: str, password: str, client_ip: str) -> User:
@@ -232,6 +252,8 @@ def activate_account(*, token: str, password: str, client_ip: str) -> User:
     check_password(user=signed_up, password=password, client_ip=client_ip)
     with transaction.atomic():
         user = cast(User, consume_activation_token(token))
+        if User.objects.get_by_email(user.email) != user:  # held for another account's undo
+            raise InvalidLink("expired")
         _prove_address(user)
     return user
 
@@ -253,6 +275,7 @@ def may_sign_in(user: User | None) -> bool:
     return user is not None and user.is_active
 
 
+@transaction.atomic
 def request_password_reset(*, email: str, client_ip: str) -> str:
     """Mail a reset code to an account that may recover; anything else gets nothing,
     through the same steps (a code and a mail record without a recipient). Return the code's
@@ -295,6 +318,7 @@ def may_sign_in_by_code(user: User | None) -> bool:
     return may_sign_in(user) and not (user.is_staff or user.is_superuser)  # type: ignore[union-attr]
 
 
+@transaction.atomic
 def request_sign_in_code(*, email: str, client_ip: str) -> str:
     """Mail a sign-in code to an active account that may sign in by code; one never activated
     gets its activation link instead (a code would sign in to an account that cannot sign in

@@ -12,7 +12,9 @@ urlpatterns = [
     path("email/code/", account.EmailChangeCodeView.as_view(), name="email_change_code"),
     path("email/code/again/", account.EmailChangeResendView.as_view(), name="email_change_resend"),
     path("email/cancel/", account.EmailChangeCancelView.as_view(), name="email_change_cancel"),
-    path("email/undo/<str:token>/", account.EmailChangeUndoView.as_view(), name="email_change_undo"),
+    path("email/undo/", account.EmailChangeUndoView.as_view(), name="email_change_undo"),
+    # Links mailed before the token moved to the fragment (docs/security.md, issue 19).
+    path("email/undo/<str:token>/", account.EmailChangeUndoView.as_view(), name="email_change_undo_in_path"),
     path("password/", account.PasswordChangeView.as_view(), name="password_change"),
     path("signup/", sign_up.SignUpView.as_view(), name="signup"),
     path(

@@ -3,7 +3,8 @@ import re
 
 
 class RedactActivationTokens(logging.Filter):
-    """Activation links carry their token in the URL path; keep it out of request logs
+    """Activation links carry their token in the URL path, and so did undo links mailed
+    before it moved to the fragment (their path still answers); keep it out of request logs
     (Django logs refused links as 400s, runserver logs every request)."""
 
     token_in_path = re.compile(r"(/accounts/(?:activate|email/undo)/)(?!resend/|sent/)[^/\s\"?]+")

@@ -100,6 +100,9 @@ DATABASES = {
 # reconnect for every task (README, "How delivery works", has the measured difference).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# Behind PgBouncer in transaction mode (README, "PgBouncer"): a server-side cursor outside a
+# transaction would outlive the transaction that holds its server connection.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the mail worker write to one file. WAL lets readers run beside a
     # writer, and BEGIN IMMEDIATE takes the write lock at the start of a transaction, so a
@@ -161,6 +164,12 @@ VERIFICATION_CHECKS_PER_IP_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_IP_PER_HO
 VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = env.int(
     "VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR", default=30
 )
+# Every password sign-in from one client IP, right or wrong: generous, it bounds the hashing
+# and the sessions one client can cost the site.
+VERIFICATION_SIGNINS_PER_IP_PER_HOUR = env.int("VERIFICATION_SIGNINS_PER_IP_PER_HOUR", default=200)
+# New sessions by password for one account. Only a right password spends it, and a new
+# password starts a new count, so strangers cannot lock the owner out (docs/security.md).
+VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR = env.int("VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR", default=20)
 # How many proxies in front of the site append to X-Forwarded-For. 0: use the socket's address
 # and ignore the header, which any client can write. Production must say (0 included): behind
 # a proxy, a wrong 0 puts every client in one bucket, and one client can then lock out all.
@@ -210,6 +219,8 @@ if VERIFICATION_SMTP_CONNECTIONS < 1:
 VERIFICATION_MAIL_RATE = env.float("VERIFICATION_MAIL_RATE", default=None)
 # Sent, failed and cancelled mail records, and expired codes and links, are deleted after this.
 VERIFICATION_RETENTION_DAYS = env.int("VERIFICATION_RETENTION_DAYS", default=30)
+# The sweeps delete that many rows per statement and transaction (verification/retention.py).
+VERIFICATION_SWEEP_BATCH_SIZE = env.int("VERIFICATION_SWEEP_BATCH_SIZE", default=1000)
 
 # Django-Q2 with the ORM broker: the queue is a table in DATABASES["default"], so no Redis.
 # The outbox record owns retries, so Django-Q2 never runs a job again on its own account:

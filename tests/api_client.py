@@ -1,6 +1,8 @@
 """Calling the JSON API from the tests as its two kinds of client do."""
 
 import json
+import re
+from urllib.parse import unquote
 
 from django.test import Client
 
@@ -43,3 +45,10 @@ class ApiClient:
 
 def error_codes(response):
     return [(error["field"], error["code"]) for error in response.json()["errors"]]
+
+
+def undo_token_in(text):
+    """The token of the undo link in a notice's text (it rides in the link's fragment)."""
+    match = re.search(r"/accounts/email/undo/#token=([^\s&]+)", text)
+    assert match, text
+    return unquote(match.group(1))

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from accounts.addresses import canonical_email
+from accounts.addresses import canonical_email, inbox_key
 from accounts.models import User, UsernameClaim
 from tests.factories import UserFactory
 from verification.models import RateLimitBucket
@@ -151,3 +151,60 @@ def test_a_kelvin_sign_sign_up_is_the_same_form_error_whether_or_not_the_ascii_a
     )
 
     assert response.status_code == 200 and response.context["form"].has_error("email", "local_part")
+
+
+@pytest.mark.parametrize(
+    "address, inbox",
+    [
+        ("inbox+1@example.com", "inbox@example.com"),
+        ("inbox+a+b@example.com", "inbox@example.com"),
+        ("first.last@example.com", "first.last@example.com"),  # dots matter at most providers
+        ("First.Last+news@gmail.com", "firstlast@gmail.com"),
+        ("f.irst.last@googlemail.com", "firstlast@gmail.com"),  # one mailbox, two domains
+        ("+tag@example.com", "+tag@example.com"),  # nothing before the tag: keep it all
+    ],
+)
+def test_limits_count_a_mailbox_by_its_address_without_a_tag_or_ignored_dots(address, inbox):
+    assert inbox_key(canonical_email(address)) == inbox
+
+
+def test_sub_addresses_share_their_inboxs_mail_limits_but_get_mail_as_typed(
+    db, deliver, mailoutbox, time_machine
+):
+    # Mail limits per inbox, not per spelling: 15 activation mails once reached inbox+N@ in 12 s.
+    for n in range(7):
+        deliver(
+            Client(REMOTE_ADDR=f"203.0.113.{n}").post,
+            SIGNUP,
+            {
+                "username": f"u{n}",
+                "email": f"inbox+{n}@example.com",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+            },
+        )
+        time_machine.advance(seconds=30)
+
+    assert [m.to for m in mailoutbox] == [
+        ["inbox+0@example.com"],
+        ["inbox+2@example.com"],
+        ["inbox+4@example.com"],
+        ["inbox+6@example.com"],
+    ]
+    assert set(User.objects.values_list("email", flat=True)) == {
+        "inbox+0@example.com",
+        "inbox+2@example.com",
+        "inbox+4@example.com",
+        "inbox+6@example.com",
+    }
+
+
+def test_a_code_mailed_to_a_sub_address_counts_its_tries(db, deliver, mailoutbox):
+    member = UserFactory(email="first.last+shop@gmail.com")
+    client = Client()
+    deliver(client.post, reverse("accounts:login_code_request"), {"email": member.email})
+
+    wrong = client.post(reverse("accounts:login_code"), {"email": member.email, "code": "000000"})
+
+    assert mailoutbox[0].to == ["first.last+shop@gmail.com"]
+    assert wrong.context["form"].has_error("code", "wrong_code") and "4 tries left" in wrong.content.decode()

@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from django_q.models import Schedule
 
 from tests.factories import UserFactory
 from tests.helpers import activation_path, ask_for_code, mailed_code
@@ -107,3 +108,36 @@ def test_staff_see_changes_of_address(staff_client):
     page = staff_client.get(reverse("admin:accounts_emailchange_changelist")).content.decode()
 
     assert "n@example.org" in page and member.email in page
+
+
+def test_no_one_can_schedule_a_function_from_the_admin(admin_client):
+    # A Schedule runs any importable function on the worker: os.system was a shell.
+    shell = {"name": "x", "func": "os.system", "args": "'id'", "schedule_type": "O", "repeats": "-1"}
+
+    added = admin_client.post(reverse("admin:django_q_schedule_add"), shell)
+
+    assert added.status_code == 403
+    assert not Schedule.objects.filter(func="os.system").exists()
+
+
+def test_the_sites_schedules_are_listed_read_only(admin_client):
+    sweep = Schedule.objects.get(func="verification.tasks.sweep_outbox")
+    change = reverse("admin:django_q_schedule_change", args=[sweep.pk])
+
+    listed = admin_client.get(reverse("admin:django_q_schedule_changelist"))
+    changed = admin_client.post(change, {"name": sweep.name, "func": "os.system", "schedule_type": "I"})
+    deleted = admin_client.post(reverse("admin:django_q_schedule_delete", args=[sweep.pk]), {"post": "yes"})
+
+    assert listed.status_code == 200 and sweep.name in listed.content.decode()
+    assert changed.status_code == 403 and deleted.status_code == 403
+    assert Schedule.objects.get(pk=sweep.pk).func == "verification.tasks.sweep_outbox"
+
+
+@pytest.mark.parametrize("page", ["django_q_success", "django_q_failure", "django_q_ormq"])
+def test_the_task_pages_offer_no_way_to_run_a_function_again(admin_client, page):
+    listed = admin_client.get(reverse(f"admin:{page}_changelist"))
+
+    model_admin, request = listed.context["cl"].model_admin, listed.wsgi_request
+    assert listed.status_code == 200
+    assert "resubmit_task" not in model_admin.get_actions(request)  # it re-runs a stored func
+    assert not model_admin.has_add_permission(request) and not model_admin.has_change_permission(request)

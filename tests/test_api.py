@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 
 from accounts.models import User
-from tests.api_client import ApiClient, error_codes
+from tests.api_client import ApiClient, error_codes, undo_token_in
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import activation_path, mailed_code, wrong_code
 
@@ -210,7 +210,7 @@ def test_change_the_address_with_the_code_from_the_new_mailbox_then_undo_it(app,
     assert app.token != before and app.get("/session").status_code == 200
 
     notice = next(m for m in mailoutbox if m.to == [old])
-    token = notice.body.split("/accounts/email/undo/")[1].split("/")[0]
+    token = undo_token_in(notice.body)
     owner = ApiClient(app=True)
     mismatch = owner.post(
         "/account/email/undo", {"token": token, "password1": NEW_PASSWORD, "password2": "x"}

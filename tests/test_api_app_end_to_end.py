@@ -10,7 +10,8 @@ import pytest
 
 from harness.processes import Stack, scratch_database
 from harness.smtp_sink import SmtpSink, text_body
-from tests.helpers import code_in, link_in
+from tests.api_client import undo_token_in
+from tests.helpers import code_in
 
 pytestmark = pytest.mark.slow
 
@@ -95,9 +96,7 @@ def run_every_flow(base_url, sink):
     tokens.append(laptop.token)
 
     notice = wait_for_mail(sink, "ada@example.com", after=to_new)
-    undo_token = re.search(
-        r"/accounts/email/undo/([^/\s]+)/", link_in(text_body(notice), "/accounts/email/undo/")
-    ).group(1)
+    undo_token = undo_token_in(text_body(notice))
     owner = App(base_url)
     undo = {
         "token": undo_token,

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django_q.models import OrmQ
 
 from accounts.tasks import sweep_accounts
-from tests.api_client import ApiClient, error_codes
+from tests.api_client import ApiClient, error_codes, undo_token_in
 from tests.factories import PASSWORD
 from tests.helpers import mailed_code
 from tests.test_enumeration import ADDRESS_STATES, addresses, statement_shapes  # noqa: F401  (a fixture)
@@ -187,7 +187,7 @@ def change_address(user, deliver, mailoutbox):
 def undo_change(user, deliver, mailoutbox):
     change_address(user, deliver, mailoutbox)
     notice = next(m for m in mailoutbox if m.to == [user.email])
-    token = notice.body.split("/accounts/email/undo/")[1].split("/")[0]
+    token = undo_token_in(notice.body)
     body = {"token": token, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
     assert ApiClient(app=True).post("/account/email/undo", body).status_code == 200
 

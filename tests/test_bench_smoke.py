@@ -26,6 +26,8 @@ pytestmark = [
             ["--mails", "30", "--requests", "10", "--runs", "1", "--provider-connections", "3"],
         ),
         ("bench.reset_timing", ["--requests", "5", "--runs", "1"]),
+        ("bench.statements", []),
+        ("bench.scale", ["--accounts", "3000", "--requests", "3"]),
         ("bench.api_path", ["--requests", "8", "--runs", "1"]),
     ],
 )

@@ -205,6 +205,9 @@ def test_a_person_signs_in_by_code_on_a_phone_in_chinese_from_another_device_and
         r"\d{6}", by_link.input_value("#id_code")
     )
     assert "#" not in by_link.url  # the code left the address bar and the history
+    # Whose account the button signs in to, in plain text (a planted link fills in another).
+    shown = by_link.locator("#signing-in-as")
+    assert shown.is_visible() and shown.inner_text().count(email) == 1
     by_link.screenshot(path=SCREENSHOTS / "zh-hans-sign-in-code-from-link.png", full_page=True)
     by_link.get_by_role("button", name="登录").click()
     assert "欢迎" in by_link.locator("h1").inner_text()

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import activation_path, link_in, mailed_code, path_of
+from tests.test_account import undo_token
 from verification import services
 
 CHINESE = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9,en;q=0.5"}
@@ -68,7 +69,11 @@ def signed_in_pages(member):
         "email change wrong code": client.post(reverse("accounts:email_change_code"), {"code": "000000"}),
         "password change": client.get(reverse("accounts:password_change")),
         "password change errors": client.post(reverse("accounts:password_change"), wrong),
-        "undo invalid": client.get(reverse("accounts:email_change_undo", args=["nonsense"])),
+        "undo page": client.get(reverse("accounts:email_change_undo")),
+        "undo invalid": client.post(reverse("accounts:email_change_undo"), {"token": "nonsense"}),
+        "undo with the token in its path, invalid": client.get(
+            reverse("accounts:email_change_undo_in_path", args=["nonsense"])
+        ),
     }
 
 
@@ -166,6 +171,7 @@ def test_a_sign_in_code_mail_in_chinese(db, deliver, mailoutbox):
 
     [mail] = mailoutbox
     assert "登录验证码" in mail.subject and "登录" in mail.body and "登录" in mail.alternatives[0][0]
+    assert "不要把验证码告诉任何人" in mail.body and "不要把验证码告诉任何人" in mail.alternatives[0][0]
 
 
 @pytest.mark.parametrize("status, path", [(404, "/nowhere/"), (403, None)])
@@ -207,9 +213,13 @@ def test_address_change_mails_in_chinese(db, deliver, mailoutbox):
     code_mail, notice, confirmation = mailoutbox
     assert "验证码" in code_mail.subject and "更换" in notice.subject and "邮箱" in confirmation.subject
     assert "撤销" in notice.body and "撤销" in notice.alternatives[0][0]
-    undo = path_of(link_in(notice.body, "/accounts/email/undo/"))
+    link = path_of(link_in(notice.body, "/accounts/email/undo/"))
+    undo, token = reverse("accounts:email_change_undo"), undo_token(link)
     owner = Client(**CHINESE)
-    for page in (owner.get(undo), owner.post(undo, {"password1": "a", "password2": "b"})):
+    for page in (owner.get(link), owner.post(undo, {"token": token, "password1": "a", "password2": "b"})):
         assert untranslated_words(page.content.decode()) == []
-    undone = deliver(owner.post, undo, {"password1": PASSWORD + "-new", "password2": PASSWORD + "-new"})
+    new_password = PASSWORD + "-new"
+    undone = deliver(owner.post, undo, {"token": token, "password1": new_password, "password2": new_password})
     assert untranslated_words(owner.get(undone.url).content.decode()) == []
+    told = mailoutbox[-1]
+    assert told.to == ["new@example.org"] and "撤销" in told.subject and "撤销" in told.body

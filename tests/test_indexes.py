@@ -47,13 +47,14 @@ SEED = [
         attempts, last_error, message_id, created_at, sent_at)
         SELECT 'password_reset', id, 'sent', '', 'en', 0, 1, '', '<' || id || '@testserver>',
         now() - interval '1 day', now() - interval '1 day' FROM accounts_user""",
-    """INSERT INTO accounts_emailchange (user_id, old_email, new_email, requested_at, completed_at)
+    """INSERT INTO accounts_emailchange (user_id, old_email, new_email, requested_at, completed_at,
+        public_id)
         SELECT id, 'old' || id || '@example.com', email, now() - interval '30 days',
-        now() - interval '30 days' FROM accounts_user""",
+        now() - interval '30 days', gen_random_uuid() FROM accounts_user""",
     f"""INSERT INTO accounts_usernameclaim (username, claimed_at)
         SELECT 'claim' || n, now() FROM generate_series(1, {ROWS}) n""",
-    f"""INSERT INTO verification_ratelimitbucket (scope, key, hits, updated_at)
-        SELECT 'mail_to_address', md5(n::text), '[]', now() FROM generate_series(1, {ROWS}) n""",
+    f"""INSERT INTO verification_ratelimitbucket (scope, key, tat, counted, updated_at)
+        SELECT 'mail_to_address', md5(n::text), 0, true, now() FROM generate_series(1, {ROWS}) n""",
     f"ANALYZE {', '.join(TABLES)}",
 ]
 SEQ_SCAN = re.compile(rf"Seq Scan on ({'|'.join(TABLES)})\b")

@@ -14,7 +14,7 @@ from tests.conftest import use_smtp_server
 from tests.factories import UserFactory
 from tests.helpers import ask_for_code
 from verification import delivery, outbox, sendrate, smtp
-from verification.models import OneTimeSecret, OutboundEmail
+from verification.models import OneTimeSecret, OutboundEmail, SendAllowance
 
 Status = OutboundEmail.Status
 Kind = OutboundEmail.Kind
@@ -125,7 +125,7 @@ def test_codes_and_links_are_claimed_before_notices_queued_earlier(
     # One session, so that mail arrives in the order it was claimed (with two, a notice claimed
     # after the last code may overtake it on the other session).
     settings.VERIFICATION_SMTP_CONNECTIONS = 1
-    notices = [Kind.PASSWORD_CHANGED, Kind.ACCOUNT_EXISTS] * 10
+    notices = [Kind.EMAIL_CONFIRMED, Kind.ACCOUNT_EXISTS] * 10
     OutboundEmail.objects.bulk_create(record_for(user, kind) for kind in notices)
     OutboundEmail.objects.bulk_create(record_for(user, kind) for kind in [Kind.PASSWORD_RESET] * 3)
     record(user, Kind.ACTIVATION)
@@ -135,7 +135,38 @@ def test_codes_and_links_are_claimed_before_notices_queued_earlier(
     kinds = dict(OutboundEmail.objects.values_list("message_id", "kind"))
     arrived = [kinds[message["Message-ID"]] for message in smtp_sink.wait_for(24)]
     assert sorted(arrived[:4]) == [Kind.ACTIVATION] + [Kind.PASSWORD_RESET] * 3
-    assert set(arrived[4:]) == {Kind.PASSWORD_CHANGED, Kind.ACCOUNT_EXISTS}
+    assert set(arrived[4:]) == {Kind.EMAIL_CONFIRMED, Kind.ACCOUNT_EXISTS}
+
+
+def test_security_notices_are_claimed_as_soon_as_codes_before_other_notices_queued_earlier(user):
+    OutboundEmail.objects.bulk_create(record_for(user, Kind.ACCOUNT_EXISTS) for _ in range(3))
+    for kind in [Kind.EMAIL_CHANGED, Kind.PASSWORD_RESET, Kind.PASSWORD_CHANGED]:
+        record(user, kind)
+
+    batch, _ = delivery._claim_batch(3)
+
+    assert [email.kind for email in batch] == [Kind.EMAIL_CHANGED, Kind.PASSWORD_RESET, Kind.PASSWORD_CHANGED]
+
+
+def test_requests_about_addresses_without_an_account_never_hold_back_a_notice(user, settings):
+    # 240 anonymous reset requests, queued before the notice that carries the undo link.
+    settings.VERIFICATION_MAIL_RATE = 1
+    OutboundEmail.objects.bulk_create(record_for(None, Kind.PASSWORD_RESET) for _ in range(240))
+    notice = record(user, Kind.EMAIL_CHANGED)
+
+    batch, _ = delivery._claim_batch(8)
+
+    assert batch == [notice]  # the one send the bucket holds went to the notice
+    assert OutboundEmail.objects.filter(status=Status.NO_RECIPIENT).count() == 240
+
+
+def test_mail_without_a_recipient_takes_no_send_from_the_cap(user, settings):
+    settings.VERIFICATION_MAIL_RATE = 1
+    OutboundEmail.objects.bulk_create(record_for(None, Kind.LOGIN_CODE) for _ in range(5))
+
+    assert delivery._claim_batch(8) == ([], 0)
+    assert SendAllowance.objects.get().tokens == 1  # still full
+    assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.NO_RECIPIENT}
 
 
 def test_mail_over_the_send_rate_cap_waits_in_the_outbox(

@@ -112,6 +112,24 @@ def test_parallel_jobs_draining_one_outbox_send_every_mail_once(
     assert set(OutboundEmail.objects.values_list("status", "attempts")) == {("sent", 1)}
 
 
+def test_parallel_jobs_close_mail_without_a_recipient_once_and_send_the_rest(
+    jobs_wait_in_the_queue, mailoutbox
+):
+    users = UserFactory.create_batch(50)
+    OutboundEmail.objects.bulk_create(
+        OutboundEmail(user=user, kind=kind)
+        for user in users
+        for kind in ["password_changed", "password_reset"]
+    )
+    OutboundEmail.objects.bulk_create(OutboundEmail(user=None, kind="password_reset") for _ in range(300))
+
+    results = in_parallel(6, delivery.deliver_due_mail)
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert len(mailoutbox) == 100
+    assert OutboundEmail.objects.filter(status="no_recipient", attempts=0).count() == 300
+
+
 def parallel_sign_ups(*forms):
     """POST each sign-up form in its own thread at once; return the responses' status codes."""
     from django.test import Client
@@ -159,12 +177,12 @@ def test_two_parallel_sign_ups_for_one_username_in_two_cases_make_one_account(ma
 
     monkeypatch.setattr(account_services, "make_password", hash_once_both_checked)
     results = parallel_sign_ups(
-        {"username": "zqς", "email": "first@example.com"},
-        {"username": "ZQΣ", "email": "second@example.com"},
+        {"username": "ζας", "email": "first@example.com"},
+        {"username": "ΖΑΣ", "email": "second@example.com"},
     )
 
     assert sorted(results) == [200, 302]
-    assert User.objects.with_username("zqσ").count() == 1
+    assert User.objects.with_username("ζασ").count() == 1
 
 
 def test_two_parallel_sign_ups_for_one_address_make_one_account(mailoutbox):
@@ -230,3 +248,48 @@ def test_two_parallel_changes_to_one_address_give_it_to_exactly_one_account(mail
     assert results.count("moved") == 1
     assert [type(r) for r in results if r != "moved"] == [email_change.AddressTaken]
     assert User.objects.filter(email="wanted@example.org").count() == 1
+
+
+def checks_of_passwords(monkeypatch):
+    """Count the passwords actually checked (the hasher's work), from every thread."""
+    from accounts.models import User
+
+    checked = []
+    real_check = User.check_password
+
+    def counting_check(self, raw_password):
+        checked.append(raw_password)
+        return real_check(self, raw_password)
+
+    monkeypatch.setattr(User, "check_password", counting_check)
+    return checked
+
+
+def test_thirty_two_parallel_wrong_passwords_at_sign_in_check_at_most_the_limit(settings, monkeypatch):
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 5
+    user = UserFactory()
+    checked = checks_of_passwords(monkeypatch)
+
+    in_parallel(
+        32,
+        lambda: Client(REMOTE_ADDR="203.0.113.80").post(
+            reverse("accounts:login"), {"username": user.username, "password": "wrong"}
+        ),
+    )
+
+    assert len(checked) <= 5
+
+
+def test_thirty_two_parallel_wrong_current_passwords_check_at_most_the_limit(settings, monkeypatch):
+    from accounts.services import check_password
+
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 5
+    user = UserFactory()
+    checked = checks_of_passwords(monkeypatch)
+
+    in_parallel(32, lambda: check_password(user=user, password="wrong", client_ip="203.0.113.81"))
+
+    assert len(checked) <= 5

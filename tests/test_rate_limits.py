@@ -106,7 +106,7 @@ def test_limits_live_in_the_database_keyed_by_digest(user, deliver, client):
     deliver(client.post, RESET, {"email": user.email})
 
     buckets = RateLimitBucket.objects.all()
-    assert {b.scope for b in buckets} == {"request_from_ip", "mail_cooldown", "mail_to_address"}
+    assert {b.scope for b in buckets} == {"request_from_client", "mail_cooldown", "mail_to_address"}
     for bucket in buckets:
         assert user.email not in bucket.key and "127.0.0.1" not in bucket.key
     assert services.seconds_until_next_mail(email=user.email, purpose=Purpose.PASSWORD_RESET) == 60
@@ -208,3 +208,94 @@ def test_a_refused_sign_up_is_refused_before_the_password_is_hashed(db, settings
         )
 
     assert len(hashed) == 1
+
+
+def sign_in(client, username, password=PASSWORD, page="accounts:login"):
+    """Post the sign-in form; return the form's error codes (none: signed in), signed out again."""
+    response = client.post(reverse(page), {"username": username, "password": password})
+    client.logout()
+    if response.status_code == 302:
+        return []
+    return [error.code for error in response.context["form"].non_field_errors().as_data()]
+
+
+def hits_left(scope, key):
+    """How many more hits (scope, key) lets through now (spending them)."""
+    passed = 0
+    while passed < 1000 and not ratelimit.hit(scope, key):
+        passed += 1
+    return passed
+
+
+def test_a_refund_takes_back_one_hit_and_only_one(db, settings):
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 30
+    scope, key = ratelimit.Scope.FAILED_SIGNIN_FROM_CLIENT, "203.0.113.70"
+    for _ in range(2):
+        ratelimit.hit(scope, key)
+
+    ratelimit.refund(scope, key)
+    ratelimit.refund(scope, "198.51.100.70")  # nothing to take back
+
+    assert hits_left(scope, key) == 29
+    assert hits_left(scope, "198.51.100.70") == 30  # a refund gives nothing beyond the allowance
+
+
+def test_a_right_password_takes_back_the_try_counted_before_it_was_checked(user, settings):
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 3
+    client = Client(REMOTE_ADDR="203.0.113.71")
+
+    passwords = ["wrong", PASSWORD, "wrong", PASSWORD]
+
+    answers = [sign_in(client, user.username, password) for password in passwords]
+
+    assert answers == [["invalid_login"], [], ["invalid_login"], []]
+    assert hits_left(ratelimit.Scope.FAILED_SIGNIN_FROM_CLIENT, "203.0.113.71") == 1
+
+
+def test_a_right_current_password_takes_back_its_try(user, settings):
+    settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = 30
+    services.check_password(user=user, password=PASSWORD, client_ip="203.0.113.72")
+
+    assert hits_left(ratelimit.Scope.FAILED_SIGNIN_FROM_CLIENT, "203.0.113.72") == 30
+
+
+def test_every_sign_in_from_one_client_counts_right_passwords_too(user, settings):
+    settings.VERIFICATION_SIGNINS_PER_IP_PER_HOUR = 3
+    busy = Client(REMOTE_ADDR="203.0.113.73")
+
+    answers = [sign_in(busy, user.username) for _ in range(4)]
+
+    assert answers == [[], [], [], ["rate_limited"]]
+    assert sign_in(Client(REMOTE_ADDR="198.51.100.73"), user.username) == []
+
+
+def test_the_admin_sign_in_counts_every_sign_in_too(db, settings):
+    settings.VERIFICATION_SIGNINS_PER_IP_PER_HOUR = 2
+    staff = UserFactory(is_staff=True)
+    client = Client()
+
+    answers = [sign_in(client, staff.username, page="admin:login") for _ in range(3)]
+
+    assert answers == [[], [], ["rate_limited"]]
+
+
+def test_an_account_takes_a_few_new_sessions_an_hour_and_strangers_spend_none(user, settings):
+    settings.VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR = 2
+    for n in range(5):  # wrong passwords from anywhere spend nothing of the account's
+        assert sign_in(Client(REMOTE_ADDR=f"203.0.113.{n}"), user.username, "wrong") == ["invalid_login"]
+
+    answers = [sign_in(Client(REMOTE_ADDR=f"198.51.100.{n}"), user.username) for n in range(3)]
+
+    assert answers == [[], [], ["rate_limited"]]
+
+
+def test_a_new_password_starts_a_new_count_of_sessions(user, settings):
+    # Whoever spent the sessions with a stolen password does not keep the owner out once the
+    # owner has set a new one (by a code, which proves the mailbox).
+    settings.VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR = 1
+    assert sign_in(Client(REMOTE_ADDR="203.0.113.74"), user.username) == []
+
+    services.set_new_password(user=user, password="a-brand-new-passphrase")
+
+    assert sign_in(Client(), user.username, "a-brand-new-passphrase") == []
+    assert sign_in(Client(), user.username, "a-brand-new-passphrase") == ["rate_limited"]

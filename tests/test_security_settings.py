@@ -122,6 +122,7 @@ def test_activation_tokens_carry_an_opaque_id_and_never_the_email(new_user):
         ("accounts:signup", {"password1", "password2"}),
         ("accounts:login", {"password"}),
         ("accounts:password_reset_confirm", {"code", "password1", "password2"}),
+        ("accounts:email_change_undo", {"token", "password1", "password2"}),
     ],
 )
 def test_views_that_see_passwords_or_codes_are_never_cached_and_hide_them(client, db, url_name, secrets):

@@ -1,5 +1,7 @@
 """Sign in with a code mailed to the address, on any device."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -63,6 +65,16 @@ def test_the_mail_carries_the_code_and_a_link_with_it_in_the_fragment_only(user,
     assert path == ENTER and code not in path
     assert fragment == f"email={user.email.replace('@', '%40')}&code={code}"
     assert "code-from-link.js" in Client().get(path).content.decode()
+
+
+def test_the_mail_says_never_to_share_the_code(user, deliver, mailoutbox):
+    # Anyone who has the code (and the address) can sign in: the mail must not say otherwise.
+    ask_for_sign_in_code(Client(), deliver, user.email, mailoutbox)
+
+    [mail] = mailoutbox
+    for text in [mail.body, mail.alternatives[0][0]]:
+        assert "but you" not in text
+        assert "Never share this code" in text and "anyone who has it can sign in" in text
 
 
 def test_opening_the_code_page_changes_nothing(client, user, deliver, mailoutbox):
@@ -177,3 +189,37 @@ def test_the_offer_can_be_switched_off(client, db, settings, url):
     assert client.get(url).status_code == 404
     assert client.post(url, {"email": "a@example.com", "code": "123456"}).status_code == 404
     assert ASK not in client.get(reverse("accounts:login")).content.decode()
+
+
+def signing_in_as(page):
+    """The address the code page says it signs in as, as text above the button."""
+    match = re.search(
+        r'<p id="signing-in-as"[^>]*>.*?<strong id="signing-in-as-address">([^<]*)</strong>', page
+    )
+    return match and match.group(1)
+
+
+def test_the_code_page_says_plainly_which_address_it_signs_in_as(client, user, deliver, mailoutbox):
+    # A planted link (#email=theirs&code=theirs) would sign the victim in to someone else's
+    # account with one press; the page says whose address it is, the script keeping it in
+    # step with the field (static/js/code-from-link.js).
+    ask_for_sign_in_code(client, deliver, user.email, mailoutbox)
+    fresh = Client().get(ENTER).content.decode()
+
+    assert signing_in_as(client.get(ENTER).content.decode()) == user.email
+    assert (
+        signing_in_as(enter(Client(), "someone@example.net", "000000").content.decode())
+        == "someone@example.net"
+    )
+    assert signing_in_as(fresh) == "" and '<p id="signing-in-as" class="alert alert-warning" hidden>' in fresh
+    assert "js/code-from-link.js" in fresh
+
+
+def test_after_signing_in_by_code_the_pages_say_whose_account_it_is(client, user, deliver, mailoutbox):
+    code = ask_for_sign_in_code(client, deliver, user.email, mailoutbox)
+
+    home = enter(client, user.email, code, next=reverse("accounts:account"))
+    account = client.get(home.url).content.decode()
+
+    assert home.url == reverse("accounts:account")
+    assert user.username in account and user.email in account

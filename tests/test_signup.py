@@ -1,5 +1,7 @@
+import pytest
 from django.urls import reverse
 
+from accounts.forms import SignUpForm
 from accounts.models import User
 from tests.factories import UserFactory
 from tests.helpers import activation_path
@@ -87,3 +89,49 @@ def test_signup_page_renders_the_form_with_bootstrap(client, db):
     html = response.content.decode()
     assert "form-control" in html and "bootstrap.min.css" in html
     assert 'autocomplete="new-password"' in html
+
+
+def signup_form(username):
+    return SignUpForm(data={**SIGNUP, "username": username})
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "\u0430lice",  # Cyrillic а, then Latin: reads as "alice"
+        "p\u0430yp\u0430l",
+        "g\u03bfogle",  # Greek omicron
+        "\u0410dmin_1",
+    ],
+)
+def test_a_username_that_mixes_look_alike_scripts_is_refused(db, username):
+    form = signup_form(username)
+
+    assert form.has_error("username", "mixed_scripts")
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "alice.smith+1@home-2",  # digits and . _ - @ + belong to no script
+        "алиса",  # all Cyrillic
+        "ελένη",  # all Greek
+        "王小明",  # all Han
+        "やまだ太郎",  # Hiragana with Han, as Japanese is written
+        "タロー",  # Katakana with its long-vowel mark
+        "김철수",  # Hangul
+        "bob王",  # Latin with Han: not look-alikes (UTS #39, highly restrictive)
+    ],
+)
+def test_a_username_in_one_script_or_one_writing_system_is_accepted(db, username):
+    form = signup_form(username)
+
+    assert form.is_valid(), form.errors
+
+
+def test_the_mixed_scripts_refusal_is_written_in_chinese_too(client, db):
+    data = {**SIGNUP, "username": "\u0430lice"}
+
+    response = client.post(reverse("accounts:signup"), data, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert "用户名请只用一种文字书写" in response.content.decode()

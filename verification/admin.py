@@ -3,6 +3,8 @@ and it is not shown either)."""
 
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
+from django_q import admin as django_q_admin
+from django_q.models import Failure, OrmQ, Schedule, Success
 
 from verification import outbox
 from verification.models import OneTimeSecret, OutboundEmail, SecretState
@@ -82,3 +84,37 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
             ngettext("%d mail cancelled.", "%d mails cancelled.", count) % count,
             messages.SUCCESS if count else messages.WARNING,
         )
+
+
+# Django-Q2's admin runs code: a Schedule names any importable function (os.system is a
+# shell on the worker), and "resubmit" queues a stored task's function again. The site's
+# schedules come from migrations and its jobs are queued by the site, so staff only look.
+# Deleting finished or queued task rows stays allowed: it runs nothing (a deleted delivery
+# job is made up by the minute's sweep).
+
+
+class ScheduleAdmin(ReadOnlyAdmin, django_q_admin.ScheduleAdmin):
+    def has_delete_permission(self, request, obj=None):
+        return False  # the sweeps would stop
+
+
+class SuccessAdmin(ReadOnlyAdmin, django_q_admin.TaskAdmin):
+    actions = []
+
+
+class FailureAdmin(ReadOnlyAdmin, django_q_admin.FailAdmin):
+    actions = []
+
+
+class QueueAdmin(ReadOnlyAdmin, django_q_admin.QueueAdmin):
+    pass
+
+
+for model, read_only in [
+    (Schedule, ScheduleAdmin),
+    (Success, SuccessAdmin),
+    (Failure, FailureAdmin),
+    (OrmQ, QueueAdmin),  # registered by Django-Q2 with the ORM broker, which the site uses
+]:
+    admin.site.unregister(model)  # raises if Django-Q2 stopped registering it: look again
+    admin.site.register(model, read_only)

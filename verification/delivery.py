@@ -3,8 +3,9 @@
 - A job claims due mails in short transactions (`SELECT … FOR UPDATE SKIP LOCKED` on
   PostgreSQL, the single writer on SQLite), so two jobs, or two clusters, never take the same
   mail. It claims as many as it has free SMTP sessions (VERIFICATION_SMTP_CONNECTIONS) and
-  sends over all of them at once, codes and links before notices, within the send-rate cap
-  shared by every cluster (verification/sendrate.py). Each mail is marked sent the moment its
+  sends over all of them at once, codes, links and security notices before other notices,
+  within the send-rate cap shared by every cluster (verification/sendrate.py); mail without
+  a recipient is closed unsent, outside the cap. Each mail is marked sent the moment its
   server accepted it, so a worker that dies can send again at most the mails it had in flight.
   A job that finds a full batch wakes another worker, so a backlog is drained by all of them.
 - A failure is classified: an SMTP 5xx fails the record for good, anything else is retried
@@ -49,6 +50,8 @@ LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] * 1.5)
 # A worker that may open no session hands a job on this much later: soon enough for mail,
 # and no busy loop while every worker waits out a provider's refusal.
 HAND_OVER_DELAY = timedelta(seconds=1)
+# Mail without a recipient closed by one claim (a bound on the statement, not on the rate).
+CLOSED_PER_CLAIM = 1000
 
 
 def compose(email: OutboundEmail) -> EmailMessage:
@@ -123,9 +126,6 @@ class _Job:
         return len(batch), pause
 
     def _start(self, email):
-        if email.user_id is None:  # a request about an address without an account
-            _mark(email, status=Status.NO_RECIPIENT)
-            return
         try:
             message = compose(email)
         except Exception as error:
@@ -180,12 +180,19 @@ def _error_of(call, *args):
 
 def _claim_batch(limit):
     """Claim up to `limit` due mails, codes and links first, as far as the send-rate cap
-    allows; return them and, when the cap held some back, the seconds until it allows more."""
+    allows; return them and, when the cap held some back, the seconds until it allows more.
+    Mail without a recipient is closed first, outside the cap."""
     now = clock.now()
     with transaction.atomic():
         allowance = sendrate.open_allowance(now)
+        _close_mail_without_recipient()
         allowed = sendrate.allowed(allowance, limit)
-        due = OutboundEmail.claimable().order_by("priority", "pk").select_for_update(skip_locked=True)
+        due = (
+            OutboundEmail.claimable()
+            .exclude(user=None)
+            .order_by("priority", "pk")
+            .select_for_update(skip_locked=True)
+        )
         ids = list(due.values_list("pk", flat=True)[:allowed])
         sendrate.spend(allowance, len(ids))
         OutboundEmail.objects.filter(pk__in=ids).update(
@@ -194,6 +201,19 @@ def _claim_batch(limit):
     held_back = len(ids) == allowed < limit
     batch = OutboundEmail.objects.select_related("user").filter(pk__in=ids).order_by("priority", "pk")
     return list(batch), sendrate.seconds_until_next(allowance) if held_back else 0
+
+
+def _close_mail_without_recipient():
+    """A request about an address without an account records a row like any other (the same
+    work for every address), and nothing is sent for it: so it spends neither the send-rate
+    cap nor a session, and a flood of such requests never holds back a real mail. Locked
+    like a claim (skipping rows another job holds), so parallel jobs never wait on each
+    other nor deadlock; what is past the bound goes with the next claim."""
+    nobody = OutboundEmail.claimable().filter(user=None).select_for_update(skip_locked=True)
+    ids = list(nobody.values_list("pk", flat=True)[:CLOSED_PER_CLAIM])
+    OutboundEmail.objects.filter(pk__in=ids).update(
+        status=Status.NO_RECIPIENT, lease_expires_at=None, next_attempt_at=None
+    )
 
 
 def _error_text(error):

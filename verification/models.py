@@ -110,6 +110,8 @@ class OneTimeSecret(models.Model):
         indexes = [
             models.Index(fields=["user", "purpose", "-created_at"]),
             models.Index(fields=["address_key", "purpose", "-created_at"]),
+            # The sweep's look for secrets past their retention.
+            models.Index(fields=["expires_at"], name="verification_secret_expires"),
         ]
 
     def __str__(self):
@@ -125,6 +127,9 @@ class FailedGuesses(models.Model):
     address_key = models.CharField(max_length=64, unique=True)
     count = models.PositiveIntegerField(default=0)
     last_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["last_at"], name="verification_guesses_last")]
 
     def __str__(self):
         return f"{self.count} wrong codes, last at {self.last_at:%Y-%m-%d %H:%M}"
@@ -155,6 +160,7 @@ class OutboundEmail(models.Model):
         EMAIL_IN_USE = "email_in_use", _("address already has an account")
         EMAIL_CHANGED = "email_changed", _("address changed notice, with undo")
         EMAIL_CONFIRMED = "email_confirmed", _("new address confirmed")
+        EMAIL_CHANGE_UNDONE = "email_change_undone", _("address change undone notice")
         PASSWORD_CHANGED = "password_changed", _("password changed notice")
 
     class Status(models.TextChoices):
@@ -167,8 +173,18 @@ class OutboundEmail(models.Model):
         NO_RECIPIENT = "no_recipient", _("no account: nothing sent")
 
     # Claimed before other mail, whatever was queued earlier: someone is waiting for the code
-    # or link it carries, and it ages while it waits. A new kind of that sort joins here.
-    WAITED_FOR = {Kind.ACTIVATION, Kind.PASSWORD_RESET, Kind.LOGIN_CODE, Kind.EMAIL_CHANGE_CODE}
+    # or link it carries, and it ages while it waits; and the security notices, whose owner
+    # must hear at once that someone changed the account (the address change's carries the
+    # undo link). A new kind of that sort joins here.
+    WAITED_FOR = {
+        Kind.ACTIVATION,
+        Kind.PASSWORD_RESET,
+        Kind.LOGIN_CODE,
+        Kind.EMAIL_CHANGE_CODE,
+        Kind.EMAIL_CHANGED,
+        Kind.EMAIL_CHANGE_UNDONE,
+        Kind.PASSWORD_CHANGED,
+    }
     # The status groups, spelled once.
     NOT_STARTED = [Status.QUEUED, Status.RETRYING]  # no job has them; they may be held back
     WAITING = [*NOT_STARTED, Status.SENDING]
@@ -218,6 +234,8 @@ class OutboundEmail(models.Model):
             models.Index(fields=["status", "priority", "id"]),
             # The send rate over the last minute, for staff.
             models.Index(fields=["sent_at"]),
+            # The sweep's look for mail past its retention.
+            models.Index(fields=["created_at"], name="verification_mail_created"),
         ]
 
     def __str__(self):
@@ -258,16 +276,19 @@ class SendAllowance(models.Model):
 
 
 class RateLimitBucket(models.Model):
-    """Recent hits of one client or address on one action, for the rate limits.
+    """One client's or address's use of one action, for the rate limits (verification/ratelimit.py).
 
     The key is a keyed digest, so typed addresses and client IPs are not kept in clear.
     """
 
     scope = models.CharField(max_length=32)
     key = models.CharField(max_length=64)
-    # POSIX times of the hits inside the longest window of the scope's rules.
-    hits = models.JSONField(default=list)
-    updated_at = models.DateTimeField(auto_now=True)
+    # The POSIX time the next hit is due at, were hits evenly spaced (GCRA's theoretical
+    # arrival time): the further ahead of now, the more of the allowance is in use.
+    tat = models.FloatField(default=0)
+    # Whether the last hit passed: read back by the statement that counted it.
+    counted = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [

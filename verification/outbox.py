@@ -29,6 +29,7 @@ from django_q.tasks import async_task
 
 from verification import clock, ratelimit
 from verification.models import FailedGuesses, OneTimeSecret, OutboundEmail, RateLimitBucket
+from verification.retention import delete_in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +142,6 @@ def sweep_outbox() -> dict[str, object]:
         "rate limits": RateLimitBucket.objects.filter(updated_at__lt=now - ratelimit.longest_window()),
         "failed jobs": Failure.objects.filter(stopped__lt=kept_since),
     }
-    counts = {name: rows.delete()[0] for name, rows in purged.items()}
+    counts = {name: delete_in_batches(rows) for name, rows in purged.items()}
     logger.info("Outbox sweep: mail waiting: %s; deleted %s", waiting, counts)
     return {"mail_waiting": waiting, **counts}

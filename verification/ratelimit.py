@@ -1,7 +1,12 @@
-"""Sliding-window rate limits kept in the database, so they hold across every web process.
+"""Rate limits kept in the database, so they hold across every web process and machine.
 
-Each (scope, key) has one row holding the times of its recent hits; the row is locked while
-it is read and written, so parallel requests are counted one after another.
+Each (scope, key) has one row and each hit is one SQL statement: a generic cell rate
+algorithm (GCRA). A rule of `count` per `seconds` lets a burst of `count` through, then one
+more every `seconds / count`; so over any window of `seconds` at most 2 × count − 1 pass, and
+over a day no more than the rate allows. The row holds one time, the theoretical arrival
+time (`tat`) of the next hit: a hit passes when `tat` is no further ahead of now than the
+burst allows, and then moves it on by one interval. The statement that reads it writes it, so
+parallel requests are counted one after another, in the request's own transaction.
 """
 
 import ipaddress
@@ -11,7 +16,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
@@ -22,9 +27,11 @@ from verification.models import RateLimitBucket
 class Scope(StrEnum):
     MAIL_TO_ADDRESS = "mail_to_address"
     MAIL_COOLDOWN = "mail_cooldown"
-    REQUEST_FROM_CLIENT = "request_from_ip"
-    CHECK_FROM_CLIENT = "check_from_ip"
-    FAILED_SIGNIN_FROM_CLIENT = "failed_signin_from_ip"
+    REQUEST_FROM_CLIENT = "request_from_client"
+    CHECK_FROM_CLIENT = "check_from_client"
+    FAILED_SIGNIN_FROM_CLIENT = "failed_signin_from_client"
+    SIGNIN_FROM_CLIENT = "signin_from_client"
+    NEW_SESSION_FOR_ACCOUNT = "new_session_for_account"
 
 
 @dataclass(frozen=True)
@@ -32,76 +39,97 @@ class Rule:
     count: int
     seconds: int
 
+    @property
+    def interval(self) -> float:
+        """Seconds each hit moves the row's time on."""
+        return self.seconds / self.count
 
-def limits() -> dict[Scope, list[Rule]]:
-    """Scope -> rules. Read at call time so settings can change in tests."""
+
+def limits() -> dict[Scope, Rule]:
+    """Scope -> its rule, from the settings."""
     return {
         # Mail to one address: a few an hour, of every kind together...
-        Scope.MAIL_TO_ADDRESS: [Rule(settings.VERIFICATION_MAILS_PER_HOUR, 3600)],
+        Scope.MAIL_TO_ADDRESS: Rule(settings.VERIFICATION_MAILS_PER_HOUR, 3600),
         # ...and one a minute of each kind (keyed by purpose and address), so that a code
         # asked for just after a sign-up is not held back by the sign-up's mail.
-        Scope.MAIL_COOLDOWN: [Rule(1, settings.VERIFICATION_MAIL_COOLDOWN)],
-        Scope.REQUEST_FROM_CLIENT: [Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600)],
-        Scope.CHECK_FROM_CLIENT: [Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600)],
-        Scope.FAILED_SIGNIN_FROM_CLIENT: [Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600)],
+        Scope.MAIL_COOLDOWN: Rule(1, settings.VERIFICATION_MAIL_COOLDOWN),
+        Scope.REQUEST_FROM_CLIENT: Rule(settings.VERIFICATION_REQUESTS_PER_IP_PER_HOUR, 3600),
+        Scope.CHECK_FROM_CLIENT: Rule(settings.VERIFICATION_CHECKS_PER_IP_PER_HOUR, 3600),
+        Scope.FAILED_SIGNIN_FROM_CLIENT: Rule(settings.VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR, 3600),
+        # Every sign-in from one client, right passwords too: each costs a hash and a session.
+        Scope.SIGNIN_FROM_CLIENT: Rule(settings.VERIFICATION_SIGNINS_PER_IP_PER_HOUR, 3600),
+        # Right passwords for one account (keyed by the account and its sessions' hash, so a
+        # new password starts a new count): only whoever knows the password spends it.
+        Scope.NEW_SESSION_FOR_ACCOUNT: Rule(settings.VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR, 3600),
     }
 
 
 def longest_window() -> timedelta:
-    """Hits older than this count for nothing; buckets idle this long can go."""
-    return timedelta(seconds=max(rule.seconds for rules in limits().values() for rule in rules))
+    """A row idle this long counts for nothing (its time is behind now): it can go."""
+    return timedelta(seconds=max(rule.seconds for rule in limits().values()))
 
 
 def _digest(scope, key):
     return salted_hmac("verification.ratelimit", f"{scope}:{key}", algorithm="sha256").hexdigest()
 
 
-def _wait(hits, rule, now):
-    recent = sorted(t for t in hits if t > now - rule.seconds)
-    if len(recent) < rule.count:
-        return 0.0
-    return recent[-rule.count] + rule.seconds - now
+# One statement: insert the row, or move its time on if the hit passes; RETURNING tells
+# which. (SQLite's two-argument MAX is PostgreSQL's GREATEST.)
+_HIT = """
+    INSERT INTO verification_ratelimitbucket AS b (scope, key, tat, counted, updated_at)
+    VALUES (%(scope)s, %(key)s, %(now)s + %(interval)s, {true}, %(moment)s)
+    ON CONFLICT (scope, key) DO UPDATE SET
+        counted = {greatest}(b.tat, %(now)s) + %(interval)s - %(now)s <= %(seconds)s,
+        tat = CASE WHEN {greatest}(b.tat, %(now)s) + %(interval)s - %(now)s <= %(seconds)s
+              THEN {greatest}(b.tat, %(now)s) + %(interval)s ELSE b.tat END,
+        updated_at = %(moment)s
+    RETURNING tat, counted
+"""
+
+
+def _sql(template):
+    if connection.vendor == "postgresql":
+        return template.format(greatest="GREATEST", true="true")
+    return template.format(greatest="MAX", true="1")
+
+
+def _wait(tat: float, rule: Rule, now: float) -> int:
+    """Seconds until a hit passes, for a row whose time is `tat`."""
+    return max(0, math.ceil(max(tat, now) + rule.interval - rule.seconds - now))
 
 
 def hit(scope: Scope, key: str) -> int:
     """Count one hit on (scope, key) and return 0, or refuse it and return the seconds to wait."""
-    return _count(scope, key, always=False)
+    rule = limits()[scope]
+    moment = clock.now()
+    now = moment.timestamp()
+    params = {
+        "scope": str(scope),
+        "key": _digest(scope, key),
+        "now": now,
+        "interval": rule.interval,
+        "seconds": rule.seconds,
+        "moment": moment,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_HIT), params)
+        tat, counted = cursor.fetchone()
+    return 0 if counted else max(1, _wait(tat, rule, now))
 
 
-def record(scope: Scope, key: str) -> None:
-    """Count one hit on (scope, key) even past its limits: for what happens anyway (a mail
-    the site owes whatever the limits say), so that the limits and histories see it."""
-    _count(scope, key, always=True)
-
-
-@transaction.atomic
-def _count(scope: Scope, key: str, *, always: bool) -> int:
-    rules = limits()[scope]
-    bucket, _ = RateLimitBucket.objects.select_for_update().get_or_create(
-        scope=scope, key=_digest(scope, key)
+def refund(scope: Scope, key: str) -> None:
+    """Take back one hit on (scope, key): for an attempt counted before its outcome was known
+    (so that parallel attempts cannot all pass a check made before any was counted), whose
+    outcome turned out not to count."""
+    RateLimitBucket.objects.filter(scope=scope, key=_digest(scope, key)).update(
+        tat=models.F("tat") - limits()[scope].interval
     )
-    now = clock.now().timestamp()
-    horizon = max(rule.seconds for rule in rules)
-    hits = [t for t in bucket.hits if t > now - horizon]
-    wait = 0.0 if always else max(_wait(hits, rule, now) for rule in rules)
-    if not wait:
-        hits.append(now)
-    bucket.hits = hits
-    bucket.save(update_fields=["hits", "updated_at"])
-    return math.ceil(wait)
-
-
-def recent_hits(scope: Scope, key: str) -> list[float]:
-    """The POSIX times of the hits counted on (scope, key) within its longest window."""
-    bucket = RateLimitBucket.objects.filter(scope=scope, key=_digest(scope, key)).first()
-    return bucket.hits if bucket else []
 
 
 def seconds_until_allowed(scope: Scope, key: str) -> int:
     """What `hit` would answer, without counting anything (for countdowns on pages)."""
-    now = clock.now().timestamp()
-    hits = recent_hits(scope, key)
-    return math.ceil(max(_wait(hits, rule, now) for rule in limits()[scope]))
+    tat = RateLimitBucket.objects.filter(scope=scope, key=_digest(scope, key)).values_list("tat", flat=True)
+    return _wait(tat[0], limits()[scope], clock.now().timestamp()) if tat else 0
 
 
 def spend(*hits: tuple[Scope, str]) -> int:

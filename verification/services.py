@@ -126,7 +126,7 @@ def code_ttl(purpose: str) -> int:
     return settings.VERIFICATION_CODE_TTL
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # one transaction with the request that asks
 def open_code_challenge(*, address: str, purpose: str, user: AbstractBaseUser | None) -> OneTimeSecret:
     """Record that a code for `purpose` was asked for `address`, for `user` (None: no account
     may use it, and no code will match). The older codes asked for the address die."""

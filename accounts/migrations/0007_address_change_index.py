@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
     operations = [
         AddIndexConcurrentlyOnPostgres(
             model_name="emailchange",
-            index=models.Index(fields=["old_email"], name="accounts_em_old_ema_651fca_idx"),
+            index=models.Index(fields=["old_email", "completed_at"], name="accounts_em_old_ema_94acb5_idx"),
         ),
     ]

@@ -107,19 +107,23 @@ class EmailChangeCancelView(LoginRequiredMixin, View):
 
 
 @method_decorator(never_cache, name="dispatch")
-@method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
+@method_decorator(sensitive_post_parameters("token", "password1", "password2"), name="dispatch")
 class EmailChangeUndoView(TemplateView):
-    """From the notice mailed to the old address. GET shows the form and changes nothing (mail
-    scanners open links); POST puts the old address back with the new password typed here,
-    and signs this browser in: the link proves the mailbox, as a mailed code would."""
+    """From the notice mailed to the old address. The link carries its token in the fragment,
+    which no server, log or proxy sees; the page's script puts it in the form. GET shows the
+    form and changes nothing (mail scanners open links); POST puts the old address back with
+    the new password typed here, and signs this browser in: the link proves the mailbox, as
+    a mailed code would. A token in the path (links mailed before) fills the same form."""
 
     template_name = "accounts/email_change_undo.html"
 
-    def get(self, request, token):
+    def get(self, request, token=""):
+        if not token:
+            return self.render_to_response({"form": UndoEmailChangeForm()})
         return self._answer(token, form=None)
 
-    def post(self, request, token):
-        return self._answer(token, form=request.POST)
+    def post(self, request, token=""):
+        return self._answer(request.POST.get("token") or token, form=request.POST)
 
     def _answer(self, token, *, form):
         try:
@@ -128,7 +132,8 @@ class EmailChangeUndoView(TemplateView):
             return self.render_to_response({"refused": refused.reason}, status=400)
         form = UndoEmailChangeForm(form, user=row.user)
         if not form.is_bound or not form.is_valid():
-            return self.render_to_response({"address": mask_address(row.user.email), "form": form})
+            context = {"address": mask_address(row.user.email), "form": form, "token": token}
+            return self.render_to_response(context)
         try:
             user = email_change.undo_email_change(token=token, password=form.cleaned_data["password1"])
         except InvalidLink as refused:
@@ -147,7 +152,7 @@ class EmailChangeUndoView(TemplateView):
 
     def render_to_response(self, context, **kwargs):
         response = super().render_to_response(context, **kwargs)
-        response["Referrer-Policy"] = "strict-origin"  # the token is in the path (see ActivateView)
+        response["Referrer-Policy"] = "strict-origin"  # a token in the path (see ActivateView)
         return response
 
 

@@ -53,6 +53,10 @@ class SignInCodeView(LoginByCodeEnabled, CodePage, auth_views.RedirectURLMixin, 
     address_cookie = SIGN_IN_ADDRESS
     purpose = Purpose.LOGIN
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        return {**context, "signing_in_as": context["form"]["email"].value() or ""}
+
     def form_valid(self, form):
         try:
             user = services.sign_in_with_code(
