@@ -59,6 +59,7 @@ def fuzz(base_url, token, tmp_path, *selection, seconds):
             "--generation-database",
             "none",  # nothing written into the checkout
         ],
+        cwd=tmp_path,  # its cache goes there, not into the checkout
         capture_output=True,
         text=True,
         timeout=seconds + 120,
