@@ -148,6 +148,11 @@ class LoginForm(ThrottledSignIn, AuthenticationForm):
     that username would tell them whether the address already had a proven account (then
     their sign-up made nothing)."""
 
+    # A username or the account's address (accounts.backends.ActiveSessionBackend).
+    username = UsernameField(
+        label=_("Username or email"),
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
     password = forms.CharField(
         label=_("Password"),
         strip=False,
@@ -162,6 +167,13 @@ class LoginForm(ThrottledSignIn, AuthenticationForm):
             "new one below."
         ),
     }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Room for an address, which may be longer than a username (Django sets the
+        # username's 150).
+        self.fields["username"].max_length = addresses.MAX_LENGTH
+        self.fields["username"].widget.attrs["maxlength"] = addresses.MAX_LENGTH
 
     @property
     def refused(self):

@@ -2,7 +2,7 @@
 Secrets are issued here, at the moment the mail is built in the worker, so their plaintext
 exists only in the message that leaves."""
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -23,10 +23,20 @@ def _link(path):
     return settings.SITE_URL + path
 
 
+def _page(name, path, **fields):
+    """The link to the page `name`: the front end's (VERIFICATION_FRONTEND_URLS[name], its
+    fields filled in, URL-quoted) when the site has one, else this site's `path`. Both come
+    from settings alone, never from a request."""
+    template = settings.VERIFICATION_FRONTEND_URLS.get(name)
+    if not template:
+        return _link(path)
+    return template.format(**{field: quote(value, safe="") for field, value in fields.items()})
+
+
 def _activation_context(email):
     token = tokens.issue_activation_token(user=email.user)
     return {
-        "activation_url": _link(reverse("accounts:activate", args=[token])),
+        "activation_url": _page("activate", reverse("accounts:activate", args=[token]), token=token),
         "valid_hours": settings.VERIFICATION_ACTIVATION_TTL // 3600,
     }
 
@@ -44,7 +54,7 @@ def _password_reset_context(email):
     return {
         "code": _code(email, Purpose.PASSWORD_RESET),
         "valid_minutes": settings.VERIFICATION_CODE_TTL // 60,
-        "reset_url": _link(reverse("accounts:password_reset_confirm")),
+        "reset_url": _page("reset", reverse("accounts:password_reset_confirm")),
     }
 
 
@@ -53,10 +63,11 @@ def _login_code_context(email):
     # The address and code ride in the fragment, which browsers never send to a server: no
     # log, proxy or Referer sees them. The page's script fills them into its form.
     fragment = urlencode({"email": email.user.email, "code": code})
+    path = f"{reverse('accounts:login_code')}#{fragment}"
     return {
         "code": code,
         "valid_minutes": settings.VERIFICATION_LOGIN_CODE_TTL // 60,
-        "login_code_url": _link(f"{reverse('accounts:login_code')}#{fragment}"),
+        "login_code_url": _page("sign_in_code", path, email=email.user.email, code=code),
     }
 
 
@@ -81,7 +92,9 @@ def _email_changed_context(email):
         "new_address": mask_address(change.new_email),
         "changed_at": change.completed_at,
         # In the fragment, as the sign-in link's code: no access log or proxy sees it.
-        "undo_url": _link(f"{reverse('accounts:email_change_undo')}#{urlencode({'token': token})}"),
+        "undo_url": _page(
+            "undo", f"{reverse('accounts:email_change_undo')}#{urlencode({'token': token})}", token=token
+        ),
         "valid_days": settings.VERIFICATION_EMAIL_UNDO_TTL // 86400,
     }
 
@@ -99,8 +112,8 @@ def mask_address(address):
 
 def _sign_in_context(email):
     return {
-        "login_url": _link(reverse("accounts:login")),
-        "reset_url": _link(reverse("accounts:password_reset")),
+        "login_url": _page("sign_in", reverse("accounts:login")),
+        "reset_url": _page("reset", reverse("accounts:password_reset")),
     }
 
 

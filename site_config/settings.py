@@ -8,6 +8,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,6 +51,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "anymail",
+    "ninja",  # its docs page then loads Swagger UI from this site's static files, not a CDN
+    "corsheaders",
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",
@@ -57,9 +60,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that may answer: a refusal must carry CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "site_config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, which also takes an app's session from X-Session-Token (accounts/api/clients.py).
+    "accounts.api.clients.SessionFromTokenOrCookie",
     # The language follows the browser (Accept-Language) until the person picks one.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -253,6 +259,33 @@ Q_CLUSTER = {
     "save_limit": -1,
     "catch_up": False,
 }
+
+# The JSON API (accounts/api/). Front ends on other origins: an allow-list, never "*", since
+# cookie clients send credentials; CSRF accepts POSTs from the origins listed here.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (*default_headers, "x-session-token")
+CORS_EXPOSE_HEADERS = ["Retry-After"]
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Links in mail for a site whose pages live in a separate front end: URL templates by name
+# (JSON), e.g. {"activate": "https://app.example.com/activate/{token}"}. Left out: this site's
+# pages. Built from settings alone, never from a request (accounts/mail.py).
+FRONTEND_LINKS = {
+    "activate": {"token"},
+    "reset": set(),
+    "sign_in_code": {"email", "code"},
+    "undo": {"token"},
+    "sign_in": set(),
+}
+VERIFICATION_FRONTEND_URLS = env.json("VERIFICATION_FRONTEND_URLS", default={})
+for _name, _template in VERIFICATION_FRONTEND_URLS.items():
+    if _name not in FRONTEND_LINKS:
+        raise ImproperlyConfigured(f"VERIFICATION_FRONTEND_URLS: unknown link {_name!r}.")
+    try:
+        _template.format(**{field: "x" for field in FRONTEND_LINKS[_name]})
+    except (KeyError, IndexError, ValueError) as error:
+        raise ImproperlyConfigured(f"VERIFICATION_FRONTEND_URLS[{_name!r}]: {error!r}") from None
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from accounts.api import api
 from site_config.health import health, mail_delivery
 from verification.checks import anymail_esp
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("health/", health, name="health"),
     path("health/mail/", mail_delivery, name="health_mail"),
     path("i18n/", include("django.conf.urls.i18n")),  # set_language, for the switcher

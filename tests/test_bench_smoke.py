@@ -28,6 +28,7 @@ pytestmark = [
         ("bench.reset_timing", ["--requests", "5", "--runs", "1"]),
         ("bench.statements", []),
         ("bench.scale", ["--accounts", "3000", "--requests", "3"]),
+        ("bench.api_path", ["--requests", "8", "--runs", "1"]),
     ],
 )
 def test_a_benchmark_prints_its_json_line_and_table(module, args):

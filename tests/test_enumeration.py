@@ -136,7 +136,11 @@ def queries_of(url_name, email, deliver, client_ip):
     OrmQ.objects.all().delete()  # each request finds the same queue: no job waiting
     with CaptureQueriesContext(connection) as done:
         deliver(Client(REMOTE_ADDR=client_ip).post, reverse(url_name), {"email": email})
-    # The statements' shapes: which tables are read and written, in which order.
+    return statement_shapes(done)
+
+
+def statement_shapes(done):
+    """Which tables are read and written, in which order (the values left out)."""
     return [
         re.sub(r"'[^']*'|\b\d+(\.\d+)?(e[+-]?\d+)?\b|NULL|\"s\d+_x\d+\"", "?", query["sql"])
         for query in done.captured_queries
