@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.language import mail_language
 from accounts.models import EmailChange, email_change_code_key
 from verification import services
 from verification.models import OutboundEmail, Purpose
@@ -128,7 +129,7 @@ CONTEXT_FOR_KIND = {
 @sensitive_variables("context", "text", "html")
 def compose(email):
     """Build the message for an OutboundEmail from `templates/emails/<kind>_*`, in the
-    language of the page where it was asked for."""
+    language stored for its person (accounts/language.py)."""
     user = email.user
     # The user's address of the moment, unless the row names another (an address change).
     recipient = email.to_address or user.email
@@ -144,7 +145,7 @@ def compose(email):
         **CONTEXT_FOR_KIND[email.kind](email),
     }
     prefix = f"emails/{email.kind}"
-    with translation.override(email.language or settings.LANGUAGE_CODE):
+    with translation.override(mail_language(user=user, asked_in=email.language)):
         subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
         text = render_to_string(f"{prefix}_message.txt", context)
         html = render_to_string(f"{prefix}_message.html", context)

@@ -80,6 +80,10 @@ class User(AbstractUser):
     # Part of what every session of the user is checked against: raising it ends them all
     # (a change of address ends the other sessions, its undo every one).
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # The language mail to this person is written in, whoever asks for it (a thief's browser
+    # must not choose the words of the owner's notice). Set at sign-up, by the switcher while
+    # signed in, and at a sign-in while still empty (accounts older than the field).
+    language = models.CharField(_("language"), max_length=15, blank=True)  # a code of LANGUAGES
 
     objects = AccountManager()
 

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from accounts.language import switch_language
 from site_config.health import health, mail_delivery
 
 urlpatterns = [
@@ -11,7 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("health/mail/", mail_delivery, name="health_mail"),
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language, for the switcher
+    # Django's set_language, for the switcher, which also stores a signed-in person's choice.
+    path("i18n/setlang/", switch_language, name="set_language"),
 ]
 
 if settings.DEBUG and settings.EMAIL_BACKEND == "site_config.dev_mailbox.DevMailboxBackend":

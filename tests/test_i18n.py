@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import activation_path, link_in, mailed_code, path_of
 from tests.test_account import undo_token
@@ -222,3 +223,53 @@ def test_address_change_mails_in_chinese(db, deliver, mailoutbox):
     assert untranslated_words(owner.get(undone.url).content.decode()) == []
     told = mailoutbox[-1]
     assert told.to == ["new@example.org"] and "撤销" in told.subject and "撤销" in told.body
+
+
+def change_address(deliver, mailoutbox, client, new_email="new@example.org"):
+    """Move the signed-in account of `client` to `new_email`, code and all."""
+    data = {"new_email": new_email, "current_password": PASSWORD}
+    deliver(client.post, reverse("accounts:email_change"), data)
+    deliver(client.post, reverse("accounts:email_change_code"), {"code": mailed_code(mailoutbox[-1])})
+
+
+def test_a_thiefs_browser_language_does_not_word_the_owners_notice(db, deliver, mailoutbox):
+    owner = UserFactory(language="en")
+    thief = Client(**CHINESE)
+    assert (
+        thief.post(reverse("accounts:login"), {"username": owner.username, "password": PASSWORD}).status_code
+        == 302
+    )
+
+    change_address(deliver, mailoutbox, thief)
+
+    [notice] = [m for m in mailoutbox if m.to == [owner.email]]
+    assert "undo" in notice.body.lower() and not re.search(r"[\u4e00-\u9fff]", notice.body + notice.subject)
+    owner.refresh_from_db()
+    assert owner.language == "en"  # the sign-in did not reword it
+
+
+def test_mail_to_a_person_is_in_their_language_whoever_asks(db, deliver, mailoutbox):
+    member = UserFactory(language="zh-hans")
+
+    deliver(
+        Client(HTTP_ACCEPT_LANGUAGE="en").post, reverse("accounts:password_reset"), {"email": member.email}
+    )
+
+    [mail] = mailoutbox
+    assert "密码重置验证码" in mail.subject
+
+
+def test_the_language_is_stored_at_sign_up_by_the_switcher_and_at_a_first_sign_in(db, deliver):
+    form = {"username": "ada", "email": "ada@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    deliver(Client(**CHINESE).post, reverse("accounts:signup"), form)
+    older = UserFactory(language="")  # an account from before the field
+    client = Client(**CHINESE)
+    client.post(reverse("accounts:login"), {"username": older.username, "password": PASSWORD})
+    older.refresh_from_db()
+    assert older.language == "zh-hans"
+
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+
+    older.refresh_from_db()
+    assert older.language == "en"
+    assert User.objects.get(username="ada").language == "zh-hans"

@@ -32,6 +32,7 @@ class SignUpView(FormView):
                 email=data["email"],
                 password=data["password1"],
                 client_ip=client_ip(self.request),
+                language=self.request.LANGUAGE_CODE,
             )
         except services.UsernameTaken:
             form.username_taken()
