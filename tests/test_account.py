@@ -310,7 +310,7 @@ def test_a_password_change_needs_the_current_password_and_a_good_new_one(client,
     )
 
     assert wrong.context["form"].has_error("current_password", "wrong_password")
-    assert weak.context["form"].errors["password2"]
+    assert weak.context["form"].errors["password1"]
     member.refresh_from_db()
     assert member.check_password(PASSWORD)
 
