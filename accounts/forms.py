@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin, User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from accounts import addresses, services
 from accounts.models import User
@@ -239,7 +239,11 @@ class CodeRefusals:
         else:
             n = refused.attempts_left
             tries = ngettext("%(n)s try left.", "%(n)s tries left.", n) % {"n": n}
-            message = f"{self.code_error_messages['wrong_code']} {tries}"
+            # Two sentences, joined as the language joins them (no space after a Chinese 。).
+            message = pgettext("two sentences", "%(first)s %(second)s") % {
+                "first": self.code_error_messages["wrong_code"],
+                "second": tries,
+            }
             error = ValidationError(message, code="wrong_code")
         self.add_error("code", error)
 

@@ -5,7 +5,6 @@ of the owner's notice)."""
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from django.utils import translation
 from django.views.i18n import set_language
 
 from accounts.models import User
@@ -38,5 +37,5 @@ def switch_language(request):
 def _remember_the_language_at_sign_in(sender, request, user, **kwargs):
     # Only while the account has none (older than the field): a sign-in with a stolen password
     # must not reword the owner's notices.
-    if request is not None:
-        remember_language(user=user, language=translation.get_language(), only_if_unset=True)
+    language = getattr(request, "LANGUAGE_CODE", "")  # a request through LocaleMiddleware
+    remember_language(user=user, language=language, only_if_unset=True)

@@ -1,7 +1,8 @@
 """The whole product in a real browser (Debian's Chromium driven by Playwright), in English
-on a desktop and in Chinese on a phone, against gunicorn, `qcluster` and a real SMTP server.
-Screenshots of each page go to test-artifacts/screenshots/ (git ignores it). axe-core checks
-every page state the tests visit (`bin/setup` installs it from npm into var/axe/)."""
+on a desktop and in Simplified and Traditional Chinese on a phone, against gunicorn,
+`qcluster` and a real SMTP server. Screenshots of each page go to test-artifacts/screenshots/
+(git ignores it). axe-core checks every page state the tests visit (`bin/setup` installs it
+from npm into var/axe/)."""
 
 import json
 import re
@@ -58,16 +59,34 @@ LANGUAGES = {
         "text": {
             "signup": "注册",
             "inbox": "请查收邮件",
-            "activate": "激活我的账号",
+            "activate": "激活账号",
             "active": "你的账号已激活",
             "sign_in": "登录",
             "welcome": "欢迎，ada",
             "sign_out": "退出登录",
             "forgot": "忘记密码？",
             "send_code": "发送验证码",
-            "wrong": "验证码错误。 还可尝试 4 次。",
+            "wrong": "验证码错误。还可尝试 4 次。",
             "set": "设置新密码",
             "changed": "密码已修改",
+        },
+    },
+    "zh-hant": {
+        "locale": "zh-TW",
+        "viewport": {"width": 390, "height": 844},
+        "text": {
+            "signup": "註冊",
+            "inbox": "請查收郵件",
+            "activate": "啟用帳號",
+            "active": "你的帳號已啟用",
+            "sign_in": "登入",
+            "welcome": "歡迎，ada",
+            "sign_out": "登出",
+            "forgot": "忘記密碼？",
+            "send_code": "傳送驗證碼",
+            "wrong": "驗證碼錯誤。還可嘗試 4 次。",
+            "set": "設定新密碼",
+            "changed": "密碼已修改",
         },
     },
 }
@@ -225,7 +244,7 @@ def test_a_person_signs_in_by_code_on_a_phone_in_chinese_from_another_device_and
 
     def ask_for_a_code(page, mails_before):
         page.goto("/accounts/login/")
-        page.get_by_role("link", name="给我发送登录验证码").click()
+        page.get_by_role("link", name="用邮件获取登录验证码").click()
         audit(page, "sign-in-code-request")
         page.fill("#id_email", email)
         page.locator("main form button[type=submit]").click()
@@ -283,12 +302,23 @@ ACCOUNT_TEXT = {
         "account": "我的账号",
         "change_email": "更换邮箱地址",
         "change_password": "修改密码",
-        "change_password_button": "修改我的密码",
+        "change_password_button": "确认修改",
         "send": "向新邮箱发送验证码",
-        "confirm": "更换我的邮箱",
-        "undo": "恢复我的邮箱",
+        "confirm": "确认更换",
+        "undo": "恢复原邮箱",
         "sign_in": "登录",
         "welcome": "欢迎，ada",
+    },
+    "zh-hant": {
+        "account": "我的帳號",
+        "change_email": "更換電子郵件地址",
+        "change_password": "修改密碼",
+        "change_password_button": "確認修改",
+        "send": "向新電子郵件地址傳送驗證碼",
+        "confirm": "確認更換",
+        "undo": "恢復原電子郵件地址",
+        "sign_in": "登入",
+        "welcome": "歡迎，ada",
     },
 }
 MEMBER = """
