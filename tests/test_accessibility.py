@@ -76,3 +76,15 @@ def test_the_code_field_has_the_focus_once_the_address_is_known(client, user, de
         .context["form"]["code"]
         .field.widget.attrs["autofocus"]
     )
+
+
+def test_a_refused_code_renders_no_password_back(client, user, deliver):
+    deliver(client.post, reverse("accounts:password_reset"), {"email": user.email})
+    typed = "a-new-and-unusual-passphrase"
+    form = {"email": user.email, "code": "000000", "password1": typed, "password2": typed}
+
+    html = client.post(reverse("accounts:password_reset_confirm"), form).content.decode()
+
+    # The page's script keeps what was typed (static/js/keep-new-password.js); the server never.
+    assert "That code is wrong" in html and typed not in html
+    assert "data-keeps-passwords" in html and "js/keep-new-password.js" in html

@@ -1,7 +1,8 @@
 // A form sent back with errors: its summary (role="alert", templates/form_errors.html) is read
 // out, and the focus moves to the first field in error. An error about the whole form (a wrong
 // sign-in) marks no field: the focus goes to the form's first field, which the summary describes.
-(function () {
+// keep-new-password.js calls it again when it puts a new answer in the page.
+window.showFormErrors = function () {
   var summary = document.getElementById("form-errors");
   if (!summary) {
     return;
@@ -17,4 +18,5 @@
   if (field) {
     field.focus();
   }
-})();
+};
+window.showFormErrors();
