@@ -65,7 +65,11 @@ def _email_change_code_context(email):
     # Bound to the address it is mailed to: it proves that address and no other.
     change = EmailChange(user=email.user, new_email=email.to_address)
     code = _code(email, Purpose.EMAIL_CHANGE, address=email_change_code_key(change))
-    return {"code": code, "valid_minutes": settings.VERIFICATION_CODE_TTL // 60}
+    return {
+        "code": code,
+        "valid_minutes": settings.VERIFICATION_CODE_TTL // 60,
+        "code_url": _link(reverse("accounts:email_change_code")),
+    }
 
 
 def _email_changed_context(email):

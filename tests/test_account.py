@@ -428,3 +428,11 @@ def test_a_code_spent_just_before_an_undo_commits_changes_nothing_after_it(
 
 def test_the_account_page_is_never_cached(client, member):
     assert "no-store" in client.get(ACCOUNT)["Cache-Control"]
+
+
+def test_the_code_mail_links_to_the_page_where_the_code_goes(member, client, deliver, mailoutbox):
+    ask_to_move(client, deliver)
+
+    [mail] = mailoutbox
+    assert path_of(link_in(mail.body, CODE)) == CODE
+    assert re.search(rf'<a href="https?://[^/"]+{CODE}"', mail.alternatives[0][0])

@@ -13,13 +13,14 @@ from django.views.generic import FormView, TemplateView
 
 from accounts import services
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
+from accounts.views.signed_in import SignedInGoToAccount
 from verification.ratelimit import client_ip
 from verification.services import InvalidLink, read_activation_token
 
 
 @method_decorator(never_cache, name="dispatch")
 @method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
-class SignUpView(FormView):
+class SignUpView(SignedInGoToAccount, FormView):
     template_name = "accounts/signup.html"
     form_class = SignUpForm
     success_url = reverse_lazy("accounts:signup_done")
