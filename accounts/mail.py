@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.addresses import shown_email
 from accounts.language import mail_language
 from accounts.models import EmailChange, email_change_code_key
 from verification import services
@@ -97,9 +98,12 @@ def _email_change_undone_context(email):
 
 
 def mask_address(address):
-    """n***@example.com: enough for the owner to recognise, not to read off."""
+    """n***@example.com: enough for the owner to recognise, not to read off. An
+    internationalised domain is shown in Unicode, with its A-label beside it: a look-alike
+    (exаmple.com with a Cyrillic а) must not pass for the owner's own domain in a notice."""
     local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}"
+    shown = shown_email(f"x@{domain}")[2:]
+    return f"{local[:1]}***@{shown}" + (f" ({domain})" if shown != domain else "")
 
 
 def _sign_in_context(email):

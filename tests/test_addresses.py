@@ -11,6 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.addresses import canonical_email
+from accounts.mail import mask_address
 from accounts.models import User, UsernameClaim
 from tests.factories import UserFactory
 from verification.models import RateLimitBucket
@@ -151,3 +152,14 @@ def test_a_kelvin_sign_sign_up_is_the_same_form_error_whether_or_not_the_ascii_a
     )
 
     assert response.status_code == 200 and response.context["form"].has_error("email", "local_part")
+
+
+def test_an_internationalised_domain_is_shown_in_unicode_and_stored_as_its_a_label(client, db):
+    member = UserFactory(email=canonical_email("lin@例子.测试"))
+    client.force_login(member)
+
+    page = client.get(reverse("accounts:account")).content.decode()
+
+    assert member.email == "lin@xn--fsqu00a.xn--0zwm56d"
+    assert "lin@例子.测试" in page and "xn--" not in page
+    assert mask_address(member.email) == "l***@例子.测试 (xn--fsqu00a.xn--0zwm56d)"

@@ -20,6 +20,7 @@ from accounts.account_forms import (
     PasswordChangeForm,
     UndoEmailChangeForm,
 )
+from accounts.addresses import shown_email
 from accounts.mail import mask_address
 from verification.models import Purpose
 from verification.ratelimit import client_ip
@@ -89,7 +90,9 @@ class EmailChangeCodeView(LoginRequiredMixin, FormView):
             form.add_error(None, _("That address now belongs to another account."))
             return self.form_invalid(form)
         update_session_auth_hash(self.request, user)  # this session stays; the others end
-        messages.success(self.request, _("Your address is now %(address)s.") % {"address": user.email})
+        messages.success(
+            self.request, _("Your address is now %(address)s.") % {"address": shown_email(user.email)}
+        )
         return super().form_valid(form)
 
 
