@@ -84,6 +84,8 @@ class User(AbstractUser):
     # must not choose the words of the owner's notice). Set at sign-up, by the switcher while
     # signed in, and at a sign-in while still empty (accounts older than the field).
     language = models.CharField(_("language"), max_length=15, blank=True)  # a code of LANGUAGES
+    # An IANA zone the account page shows times in; empty: the language's (accounts/time_zone.py).
+    time_zone = models.CharField(_("time zone"), max_length=63, blank=True)
 
     objects = AccountManager()
 

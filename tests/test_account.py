@@ -2,6 +2,7 @@
 one, which may undo it), and a change of password."""
 
 import re
+from datetime import UTC
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -436,3 +437,26 @@ def test_the_code_mail_links_to_the_page_where_the_code_goes(member, client, del
     [mail] = mailoutbox
     assert path_of(link_in(mail.body, CODE)) == CODE
     assert re.search(rf'<a href="https?://[^/"]+{CODE}"', mail.alternatives[0][0])
+
+
+def test_times_on_the_account_page_are_in_the_persons_zone_and_name_it(client, db):
+    from datetime import datetime
+
+    member = UserFactory(language="zh-hans", email_verified_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
+    client.force_login(member)
+
+    page = client.get(ACCOUNT, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Asia/Shanghai" in page and "March 2, 2026, 7:30 a.m." in page  # 8 hours ahead
+
+
+def test_a_person_chooses_their_time_zone(member, client):
+    TIME_ZONE = reverse("accounts:time_zone")
+    assert client.post(TIME_ZONE, {"time_zone": "Mars/Olympus_Mons"}).context["form"].errors["time_zone"]
+
+    response = client.post(TIME_ZONE, {"time_zone": "America/New_York"})
+
+    assert response.url == ACCOUNT
+    member.refresh_from_db()
+    assert member.time_zone == "America/New_York"
+    assert "America/New_York" in client.get(ACCOUNT).content.decode()

@@ -53,6 +53,7 @@ def untranslated_words(html):
     parser.feed(html)
     text = " ".join(parser.chunks)
     text = re.sub(r"\S+@\S+", " ", text)  # addresses are not words to translate
+    text = re.sub(r"\b[A-Z][a-z]+/[A-Za-z_/]+", " ", text)  # nor time zones (Asia/Shanghai)
     return sorted({w for w in re.findall(r"[A-Za-z]{2,}", text)} - KEPT)
 
 
