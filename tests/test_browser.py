@@ -409,3 +409,33 @@ def test_a_person_changes_the_address_and_the_old_one_undoes_it(browser, site, l
     page.reload()  # the session that made the change is over
     assert page.get_by_role("link", name=t["sign_in"]).count() >= 1
     sign_in(NEW_PASSWORD)
+
+
+def test_the_development_mailbox_in_every_language(browser, tmp_path, audit):
+    """With DEBUG on and no SMTP server, mail goes to /dev/mailbox/, which a browser on this
+    machine opens without signing in."""
+    with scratch_database(tmp_path) as database_url:
+        stack = Stack(
+            database_url=database_url,
+            smtp_port=0,
+            tmp_path=tmp_path,
+            STATIC_ROOT=str(tmp_path / "static"),
+            DEBUG="true",
+            EMAIL_BACKEND="site_config.dev_mailbox.DevMailboxBackend",
+            DEV_MAILBOX_DIR=str(tmp_path / "mailbox"),
+        )
+        manage("collectstatic", "--noinput", env=stack.env)
+        with stack.qcluster(), stack.web():
+            stack.queue_mails(1)
+            for language, setup in LANGUAGES.items():
+                page = browser.new_context(
+                    locale=setup["locale"], viewport=setup["viewport"], base_url=stack.base_url
+                ).new_page()
+                page.goto("/dev/mailbox/")
+                for _ in range(30):  # until the worker has delivered the mail
+                    if page.locator("details").count():
+                        break
+                    time.sleep(0.5)
+                    page.reload()
+                assert page.locator("details").count() == 1
+                audit(page, f"dev-mailbox-{language}")
