@@ -15,6 +15,7 @@ from accounts.forms import (
     ThrottledSignIn,
     password_fields,
     too_many_tries,
+    validate_new_password,
 )
 from verification.ratelimit import client_ip
 
@@ -81,7 +82,7 @@ class PasswordChangeForm(SetPasswordMixin, CurrentPassword):
 
     def clean(self):
         self.validate_passwords()
-        self.validate_password_for_user(self.user)
+        validate_new_password(self, self.user)
         return self.cleaned_data
 
 
@@ -96,5 +97,5 @@ class UndoEmailChangeForm(SetPasswordMixin, forms.Form):
 
     def clean(self):
         self.validate_passwords()
-        self.validate_password_for_user(self.user)
+        validate_new_password(self, self.user)
         return self.cleaned_data

@@ -82,3 +82,13 @@ def _a_label(domain: str) -> str:
 
 def _error(code: str) -> ValidationError:
     return ValidationError(ERRORS[code], code=code)
+
+
+def shown_email(address: str) -> str:
+    """The canonical `address` as people write it, its domain in Unicode (例子.测试, not
+    xn--fsqu00a.xn--0zwm56d): for pages and mail bodies only; storage and SMTP keep the A-label."""
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{idna.decode(domain)}"
+    except (idna.IDNAError, UnicodeError):
+        return address

@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from accounts import known_browser  # noqa: F401  (connects its sign-in receiver)
+        from accounts import known_browser, language  # noqa: F401  (connect their sign-in receivers)

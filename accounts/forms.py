@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin, User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 
 from accounts import addresses, scripts, services
 from accounts.delivery_notice import AsksAboutABouncedAddress
@@ -20,14 +20,23 @@ from verification.ratelimit import Scope, client_ip
 PASSWORD_MAX_LENGTH = 128
 
 
-def password_fields():
+NEW_PASSWORD_LABELS = (_("New password"), _("New password, again"))
+
+
+def password_fields(labels=NEW_PASSWORD_LABELS):
     """Django's two new-password fields, capped so a huge body cannot tie up the hasher."""
-    fields = SetPasswordMixin.create_password_fields()
+    fields = SetPasswordMixin.create_password_fields(*labels)
     for field in fields:
         field.max_length = PASSWORD_MAX_LENGTH
         field.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
         field.widget.attrs["maxlength"] = PASSWORD_MAX_LENGTH
     return fields
+
+
+def validate_new_password(form, user):
+    """Django's validators on the first field, where the person typed the password they chose
+    (Django puts "too common" under the field that repeats it)."""
+    form.validate_password_for_user(user, password_field_name="password1")
 
 
 class EmailAddressField(forms.CharField):
@@ -52,7 +61,7 @@ class SignUpForm(SetPasswordMixin, AsksAboutABouncedAddress):
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     email = EmailAddressField()
-    password1, password2 = password_fields()
+    password1, password2 = password_fields((_("Password"), _("Password, again")))
 
     error_messages = {
         **SetPasswordMixin.error_messages,
@@ -78,7 +87,7 @@ class SignUpForm(SetPasswordMixin, AsksAboutABouncedAddress):
             username=self.cleaned_data.get("username", ""),
             email=self.cleaned_data.get("email", ""),
         )
-        self.validate_password_for_user(candidate)
+        validate_new_password(self, candidate)
         self.ask_about_a_bounced_address()
         return self.cleaned_data
 
@@ -222,7 +231,9 @@ class CodeField(forms.CharField):
 
     def __init__(self, **kwargs):
         self.length = settings.VERIFICATION_CODE_LENGTH
-        attrs = {"autocomplete": "one-time-code", "inputmode": "numeric"}
+        # The field people come to the page for (CodePage moves the focus to the address
+        # when the page has none to fill in).
+        attrs = {"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         super().__init__(max_length=32, widget=forms.TextInput(attrs=attrs), **kwargs)
 
     def to_python(self, value):
@@ -268,7 +279,11 @@ class CodeRefusals:
         else:
             n = refused.attempts_left
             tries = ngettext("%(n)s try left.", "%(n)s tries left.", n) % {"n": n}
-            message = f"{self.code_error_messages['wrong_code']} {tries}"
+            # Two sentences, joined as the language joins them (no space after a Chinese 。).
+            message = pgettext("two sentences", "%(first)s %(second)s") % {
+                "first": self.code_error_messages["wrong_code"],
+                "second": tries,
+            }
             error = ValidationError(message, code="wrong_code")
         self.add_error("code", error)
 
@@ -284,7 +299,7 @@ class PasswordResetConfirmForm(CodeRefusals, SetPasswordMixin, forms.Form):
         # error that depended on the account (say, "too similar to your username") would
         # tell that it exists.
         self.validate_passwords()
-        self.validate_password_for_user(User(email=self.cleaned_data.get("email", "")))
+        validate_new_password(self, User(email=self.cleaned_data.get("email", "")))
         return self.cleaned_data
 
 

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.addresses import shown_email
+from accounts.language import mail_language
 from accounts.models import EmailChange, email_change_code_key
 from verification import tokens
 from verification.models import OutboundEmail, Purpose
@@ -75,7 +77,11 @@ def _email_change_code_context(email):
     # Bound to the address it is mailed to: it proves that address and no other.
     change = EmailChange(user=email.user, new_email=email.to_address)
     code = _code(email, Purpose.EMAIL_CHANGE, address=email_change_code_key(change))
-    return {"code": code, "valid_minutes": settings.VERIFICATION_CODE_TTL // 60}
+    return {
+        "code": code,
+        "valid_minutes": settings.VERIFICATION_CODE_TTL // 60,
+        "code_url": _link(reverse("accounts:email_change_code")),
+    }
 
 
 def _email_changed_context(email):
@@ -105,9 +111,12 @@ def _email_change_undone_context(email):
 
 
 def mask_address(address):
-    """n***@example.com: enough for the owner to recognise, not to read off."""
+    """n***@example.com: enough for the owner to recognise, not to read off. An
+    internationalised domain is shown in Unicode, with its A-label beside it: a look-alike
+    (exаmple.com with a Cyrillic а) must not pass for the owner's own domain in a notice."""
     local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}"
+    shown = shown_email(f"x@{domain}")[2:]
+    return f"{local[:1]}***@{shown}" + (f" ({domain})" if shown != domain else "")
 
 
 def _sign_in_context(email):
@@ -141,7 +150,7 @@ CONTEXT_FOR_KIND = {
 @sensitive_variables("context", "text", "html")
 def compose(email):
     """Build the message for an OutboundEmail from `templates/emails/<kind>_*`, in the
-    language of the page where it was asked for."""
+    language stored for its person (accounts/language.py)."""
     user = email.user
     # The user's address of the moment, unless the row names another (an address change).
     recipient = email.to_address or user.email
@@ -157,7 +166,7 @@ def compose(email):
         **CONTEXT_FOR_KIND[email.kind](email),
     }
     prefix = f"emails/{email.kind}"
-    with translation.override(email.language or settings.LANGUAGE_CODE):
+    with translation.override(mail_language(user=user, asked_in=email.language)):
         subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
         text = render_to_string(f"{prefix}_message.txt", context)
         html = render_to_string(f"{prefix}_message.html", context)

@@ -80,6 +80,13 @@ class User(AbstractUser):
     # Part of what every session of the user is checked against: raising it ends them all
     # (a change of address ends the other sessions, its undo every one).
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # The language mail to this person is written in, whoever asks for it (a thief's browser
+    # must not choose the words of the owner's notice). Set at sign-up, by the switcher while
+    # signed in, and at a sign-in while still empty (accounts older than the field). A code of
+    # LANGUAGES; the database default serves rows written by SQL.
+    language = models.CharField(_("language"), max_length=15, blank=True, default="", db_default="")
+    # An IANA zone the account page shows times in; empty: the language's (accounts/time_zone.py).
+    time_zone = models.CharField(_("time zone"), max_length=63, blank=True, default="", db_default="")
 
     objects = AccountManager()
 

@@ -131,7 +131,7 @@ def seconds_until_next_mail(*, email: str, purpose: str) -> int:
     )
 
 
-def register_user(*, username: str, email: str, password: str, client_ip: str) -> None:
+def register_user(*, username: str, email: str, password: str, client_ip: str, language: str = "") -> None:
     """Create an inactive account and mail its activation link. An address whose account was
     never activated is taken over by the new sign-up (its owner has not proven it); an
     address with a proven account, or held for an account's undo (User.objects.holding),
@@ -144,13 +144,13 @@ def register_user(*, username: str, email: str, password: str, client_ip: str) -
     # SQLite's write lock is not held while Argon2 works.
     password_hash = make_password(password)
     try:
-        _sign_up(username=username, email=email, password_hash=password_hash)
+        _sign_up(username=username, email=email, password_hash=password_hash, language=language)
     except IntegrityError:
         if not User.objects.with_email(email).exists():
             raise UsernameTaken(username) from None
         # A parallel sign-up for this address committed first; now ours finds it.
         try:
-            _sign_up(username=username, email=email, password_hash=password_hash)
+            _sign_up(username=username, email=email, password_hash=password_hash, language=language)
         except IntegrityError:
             raise UsernameTaken(username) from None
 
@@ -165,7 +165,7 @@ def username_is_taken(username: str) -> bool:
 
 
 @transaction.atomic
-def _sign_up(*, username: str, email: str, password_hash: str) -> None:
+def _sign_up(*, username: str, email: str, password_hash: str, language: str) -> None:
     _claim_username(username)
     if _spend_address_allowance(email=email, purpose=Purpose.ACTIVATION):
         return
@@ -176,7 +176,9 @@ def _sign_up(*, username: str, email: str, password_hash: str) -> None:
     if (holders.exclude(pk=owner.pk) if owner else holders).exists():
         raise UsernameTaken(username)
     if owner is None:
-        user = User.objects.create(username=username, email=email, password=password_hash, is_active=False)
+        user = User.objects.create(
+            username=username, email=email, password=password_hash, is_active=False, language=language
+        )
         queue_email(user=user, kind=Kind.ACTIVATION)
     elif owner.email != email:
         # Held for the undo of a change away from it: told there, with the way back.
@@ -185,7 +187,8 @@ def _sign_up(*, username: str, email: str, password_hash: str) -> None:
         # Whoever signed up before never proved the address: the new sign-up replaces theirs,
         # and their link dies now.
         owner.username, owner.password, owner.date_joined = username, password_hash, clock.now()
-        owner.save(update_fields=["username", "password", "date_joined"])
+        owner.language = language
+        owner.save(update_fields=["username", "password", "date_joined", "language"])
         revoke_secrets(user=owner, purpose=Purpose.ACTIVATION)
         queue_email(user=owner, kind=Kind.ACTIVATION)
     else:

@@ -16,6 +16,7 @@ urlpatterns = [
     # Links mailed before the token moved to the fragment (docs/security.md, issue 19).
     path("email/undo/<str:token>/", account.EmailChangeUndoView.as_view(), name="email_change_undo_in_path"),
     path("password/", account.PasswordChangeView.as_view(), name="password_change"),
+    path("time-zone/", account.TimeZoneView.as_view(), name="time_zone"),
     path("signup/", sign_up.SignUpView.as_view(), name="signup"),
     path("signup/done/", sign_up.SignUpDoneView.as_view(), name="signup_done"),
     path("activate/resend/", sign_up.ResendActivationView.as_view(), name="resend_activation"),

@@ -1,12 +1,14 @@
 """Development only: a mailbox in the browser, so a newcomer can finish every flow there.
 
 The worker prints each mail (like Django's console backend) and keeps a copy as an .eml file
-in DEV_MAILBOX_DIR, a folder git ignores; the staff-only page /dev/mailbox/ lists them. Neither
-exists with DEBUG off, and nothing goes into the database.
+in DEV_MAILBOX_DIR, a folder git ignores; the page /dev/mailbox/ lists them, to a browser on
+this machine without signing in (so a developer can sign test users in and out meanwhile),
+to staff from elsewhere. Neither exists with DEBUG off, and nothing goes into the database.
 """
 
 import email
 import email.policy
+import ipaddress
 import time
 import uuid
 from pathlib import Path
@@ -42,8 +44,20 @@ def _read(path):
     }
 
 
-@staff_member_required
+def _from_this_machine(request):
+    # The peer's own address: a forwarded one (a tunnel or proxy on this machine adds
+    # X-Forwarded-For) is a browser elsewhere.
+    peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "0.0.0.0")
+    return settings.DEBUG and peer.is_loopback and "HTTP_X_FORWARDED_FOR" not in request.META
+
+
 def mailbox(request):
+    if not _from_this_machine(request):
+        return staff_member_required(_mailbox)(request)
+    return _mailbox(request)
+
+
+def _mailbox(request):
     folder = Path(settings.DEV_MAILBOX_DIR)
     paths = sorted(folder.glob("*.eml"), reverse=True)[:SHOWN] if folder.exists() else []
     response = render(request, "dev_mailbox.html", {"mails": [_read(path) for path in paths]})

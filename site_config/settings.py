@@ -288,7 +288,7 @@ for _name, _template in VERIFICATION_FRONTEND_URLS.items():
         raise ImproperlyConfigured(f"VERIFICATION_FRONTEND_URLS[{_name!r}]: {error!r}") from None
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("zh-hant", "繁體中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from accounts.api import api
+from accounts.language import switch_language
 from site_config.health import health, mail_delivery
 from verification.checks import anymail_esp
 
@@ -14,7 +15,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("health/", health, name="health"),
     path("health/mail/", mail_delivery, name="health_mail"),
-    path("i18n/", include("django.conf.urls.i18n")),  # set_language, for the switcher
+    # Django's set_language, for the switcher, which also stores a signed-in person's choice.
+    path("i18n/setlang/", switch_language, name="set_language"),
 ]
 
 if esp := anymail_esp():

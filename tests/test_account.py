@@ -2,6 +2,7 @@
 one, which may undo it), and a change of password."""
 
 import re
+from datetime import UTC
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -310,7 +311,7 @@ def test_a_password_change_needs_the_current_password_and_a_good_new_one(client,
     )
 
     assert wrong.context["form"].has_error("current_password", "wrong_password")
-    assert weak.context["form"].errors["password2"]
+    assert weak.context["form"].errors["password1"]
     member.refresh_from_db()
     assert member.check_password(PASSWORD)
 
@@ -428,3 +429,34 @@ def test_a_code_spent_just_before_an_undo_commits_changes_nothing_after_it(
 
 def test_the_account_page_is_never_cached(client, member):
     assert "no-store" in client.get(ACCOUNT)["Cache-Control"]
+
+
+def test_the_code_mail_links_to_the_page_where_the_code_goes(member, client, deliver, mailoutbox):
+    ask_to_move(client, deliver)
+
+    [mail] = mailoutbox
+    assert path_of(link_in(mail.body, CODE)) == CODE
+    assert re.search(rf'<a href="https?://[^/"]+{CODE}"', mail.alternatives[0][0])
+
+
+def test_times_on_the_account_page_are_in_the_persons_zone_and_name_it(client, db):
+    from datetime import datetime
+
+    member = UserFactory(language="zh-hans", email_verified_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
+    client.force_login(member)
+
+    page = client.get(ACCOUNT, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert "Asia/Shanghai" in page and "March 2, 2026, 7:30 a.m." in page  # 8 hours ahead
+
+
+def test_a_person_chooses_their_time_zone(member, client):
+    TIME_ZONE = reverse("accounts:time_zone")
+    assert client.post(TIME_ZONE, {"time_zone": "Mars/Olympus_Mons"}).context["form"].errors["time_zone"]
+
+    response = client.post(TIME_ZONE, {"time_zone": "America/New_York"})
+
+    assert response.url == ACCOUNT
+    member.refresh_from_db()
+    assert member.time_zone == "America/New_York"
+    assert "America/New_York" in client.get(ACCOUNT).content.decode()

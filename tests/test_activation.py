@@ -117,3 +117,11 @@ def test_resend_answers_the_same_for_any_address_and_mails_only_the_waiting_acco
     assert {(a.status_code, a.url) for a in answers} == {(302, reverse("accounts:activation_sent"))}
     assert [m.to for m in mailoutbox] == [[waiting.email]]
     assert OneTimeSecret.objects.filter(purpose=Purpose.ACTIVATION).count() == 1
+
+
+def test_the_activation_mail_says_the_page_asks_for_the_sign_up_password(client, db, deliver, mailoutbox):
+    sign_up(client, deliver, mailoutbox)
+
+    [mail] = mailoutbox
+    said = "The page asks for the password you chose when you signed up."
+    assert said in mail.body and said in mail.alternatives[0][0]

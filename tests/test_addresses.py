@@ -11,6 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.addresses import canonical_email, inbox_key
+from accounts.mail import mask_address
 from accounts.models import User, UsernameClaim
 from tests.factories import UserFactory
 from verification.models import RateLimitBucket
@@ -208,3 +209,14 @@ def test_a_code_mailed_to_a_sub_address_counts_its_tries(db, deliver, mailoutbox
 
     assert mailoutbox[0].to == ["first.last+shop@gmail.com"]
     assert wrong.context["form"].has_error("code", "wrong_code") and "4 tries left" in wrong.content.decode()
+
+
+def test_an_internationalised_domain_is_shown_in_unicode_and_stored_as_its_a_label(client, db):
+    member = UserFactory(email=canonical_email("lin@例子.测试"))
+    client.force_login(member)
+
+    page = client.get(reverse("accounts:account")).content.decode()
+
+    assert member.email == "lin@xn--fsqu00a.xn--0zwm56d"
+    assert "lin@例子.测试" in page and "xn--" not in page
+    assert mask_address(member.email) == "l***@例子.测试 (xn--fsqu00a.xn--0zwm56d)"

@@ -41,6 +41,19 @@ def test_staff_read_the_newest_mail_first_with_text_and_html(settings, tmp_path,
     assert "first body" in html and "&lt;p&gt;first html&lt;/p&gt;" in html  # in the iframe's srcdoc
 
 
+def test_a_browser_on_this_machine_reads_it_without_signing_in(db, tmp_path, settings):
+    settings.DEV_MAILBOX_DIR, settings.DEBUG = tmp_path, True
+    request = RequestFactory().get("/dev/mailbox/", REMOTE_ADDR="127.0.0.1")
+    request.user = UserFactory(is_staff=False)  # a test user signed in meanwhile, or nobody
+
+    assert dev_mailbox.mailbox(request).status_code == 200
+    forwarded = {"REMOTE_ADDR": "::1", "HTTP_X_FORWARDED_FOR": "192.0.2.7"}  # a tunnel here
+    for elsewhere in ({"REMOTE_ADDR": "192.0.2.7"}, forwarded):
+        request = RequestFactory().get("/dev/mailbox/", **elsewhere)
+        request.user = UserFactory(is_staff=False)
+        assert dev_mailbox.mailbox(request).status_code == 302
+
+
 def test_others_are_sent_to_sign_in(db, tmp_path, settings):
     settings.DEV_MAILBOX_DIR = tmp_path
     request = RequestFactory().get("/dev/mailbox/")

@@ -84,3 +84,15 @@ def test_sign_out_needs_a_post_with_csrf(user):
 
     assert strict.get(reverse("accounts:logout")).status_code == 405
     assert strict.post(reverse("accounts:logout")).status_code == 403
+
+
+def test_signed_in_people_who_open_sign_in_or_sign_up_go_to_their_account(client, user):
+    client.force_login(user)
+
+    for name in ("accounts:login", "accounts:signup"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302 and response.url == reverse("accounts:account")
+
+
+def test_the_site_has_a_favicon(client, db):
+    assert 'rel="icon" href="/static/favicon.svg"' in client.get("/").content.decode()

@@ -186,7 +186,7 @@ def test_a_weak_new_password_is_refused_before_the_code_is_tried(client, user, d
 
     response = confirm(client, user.email, code, password="12345678")
 
-    assert response.context["form"].has_error("password2", "password_entirely_numeric")
+    assert response.context["form"].has_error("password1", "password_entirely_numeric")
     assert OneTimeSecret.objects.get().attempts == 0
     user.refresh_from_db()
     assert user.check_password(PASSWORD)

@@ -20,7 +20,9 @@ from accounts.account_forms import (
     PasswordChangeForm,
     UndoEmailChangeForm,
 )
+from accounts.addresses import shown_email
 from accounts.mail import mask_address
+from accounts.time_zone import TimeZoneForm, set_time_zone, time_zone_of
 from verification.models import Purpose
 from verification.ratelimit import client_ip
 from verification.tokens import InvalidCode, InvalidLink, read_link_token
@@ -34,7 +36,8 @@ class AccountView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         pending = self.request.user.email_changes.pending().first()
-        return super().get_context_data(pending_change=pending, **kwargs)
+        zone = time_zone_of(self.request.user, page_language=self.request.LANGUAGE_CODE)
+        return super().get_context_data(pending_change=pending, time_zone=zone, **kwargs)
 
 
 class SignedInForm(LoginRequiredMixin, FormView):
@@ -97,7 +100,9 @@ class EmailChangeCodeView(LoginRequiredMixin, FormView):
             form.add_error(None, _("That address now belongs to another account."))
             return self.form_invalid(form)
         update_session_auth_hash(self.request, user)  # this session stays; the others end
-        messages.success(self.request, _("Your address is now %(address)s.") % {"address": user.email})
+        messages.success(
+            self.request, _("Your address is now %(address)s.") % {"address": shown_email(user.email)}
+        )
         return super().form_valid(form)
 
 
@@ -180,4 +185,17 @@ class PasswordChangeView(SignedInForm):
             return self.form_invalid(form)
         update_session_auth_hash(self.request, user)  # this session stays; the others end
         messages.success(self.request, _("Your password is changed."))
+        return super().form_valid(form)
+
+
+class TimeZoneView(LoginRequiredMixin, FormView):
+    template_name = "accounts/time_zone.html"
+    form_class = TimeZoneForm
+    success_url = ACCOUNT
+
+    def get_initial(self):
+        return {"time_zone": time_zone_of(self.request.user, page_language=self.request.LANGUAGE_CODE)}
+
+    def form_valid(self, form):
+        set_time_zone(user=self.request.user, time_zone=form.cleaned_data["time_zone"])
         return super().form_valid(form)

@@ -29,6 +29,13 @@ class CodePage:
     def get_initial(self):
         return {"email": self.address_cookie.recall(self.request)[0]}
 
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if not form["email"].value():  # another device, or the cookie is gone: the address first
+            del form.fields["code"].widget.attrs["autofocus"]
+            form.fields["email"].widget.attrs["autofocus"] = True
+        return form
+
     def browser(self):
         """What this browser proves of itself to the code's service."""
         return services.Browser(

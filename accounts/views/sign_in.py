@@ -15,12 +15,13 @@ from accounts import services
 from accounts.forms import LoginForm, SignInCodeForm
 from accounts.views.address_cookie import SIGN_IN_ADDRESS
 from accounts.views.code_page import CodePage, CodeRequest
+from accounts.views.signed_in import SignedInGoToAccount
 from verification.models import Purpose
 from verification.ratelimit import client_ip
 from verification.tokens import InvalidCode
 
 
-class LoginView(auth_views.LoginView):
+class LoginView(SignedInGoToAccount, auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
 

@@ -13,13 +13,14 @@ from django.views.generic import FormView, TemplateView
 
 from accounts import delivery_notice, services
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
+from accounts.views.signed_in import SignedInGoToAccount
 from verification.ratelimit import client_ip
 from verification.tokens import InvalidLink, read_activation_token
 
 
 @method_decorator(never_cache, name="dispatch")
 @method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
-class SignUpView(FormView):
+class SignUpView(SignedInGoToAccount, FormView):
     template_name = "accounts/signup.html"
     form_class = SignUpForm
     success_url = reverse_lazy("accounts:signup_done")
@@ -33,6 +34,7 @@ class SignUpView(FormView):
                 email=data["email"],
                 password=data["password1"],
                 client_ip=client_ip(self.request),
+                language=self.request.LANGUAGE_CODE,
             )
         except services.UsernameTaken:
             form.username_taken()
