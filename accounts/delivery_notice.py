@@ -3,7 +3,6 @@ nothing about accounts: the "check your inbox" page after sign-up and the addres
 page. Both flows mail the typed address whatever its account state; the reset and sign-in-code
 pages never say (docs/security.md, SECURITY.md 26)."""
 
-import time
 from datetime import UTC, datetime
 
 from django import forms
@@ -51,17 +50,17 @@ def undelivered_notice(*, address: str, since: datetime) -> str:
 
 
 def remember_signed_up(response, email: str) -> None:
-    # A canonical address has no space; the second half is when the mail was asked for.
-    SIGNED_UP_ADDRESS.remember(response, email, str(int(time.time())))
+    # The cookie keeps when the mail was asked for, too.
+    SIGNED_UP_ADDRESS.remember(response, email, "-")
 
 
 def signed_up_notice(request) -> tuple[str, str]:
     """The address this browser signed up with, and what is known against its mail."""
-    email, asked_at = SIGNED_UP_ADDRESS.recall(request)
-    if not email or not asked_at.isdigit():
+    email, _none, asked_at = SIGNED_UP_ADDRESS.recall(request)
+    if not email or not asked_at:
         return "", ""
     # A minute's slack: the mail's attempt is stamped by the worker, after this time.
-    since = datetime.fromtimestamp(int(asked_at) - 60, tz=UTC)
+    since = datetime.fromtimestamp(asked_at - 60, tz=UTC)
     return email, undelivered_notice(address=email, since=since)
 
 

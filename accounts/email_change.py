@@ -21,6 +21,7 @@ from accounts.services import (
     AccountChanged,
     Kind,
     TooManyTries,
+    guess_code_bounded,
     lock_unchanged,
     spend_mail_allowance,
 )
@@ -32,7 +33,6 @@ from verification.tokens import (
     InvalidCode,
     InvalidLink,
     consume_link_token,
-    guess_code,
     last_code_challenge,
     open_code_challenge,
     revoke_secrets,
@@ -104,12 +104,16 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
     change = user.email_changes.pending().first()
     if change is None:
         raise InvalidCode.dead()
-    # The signed-in owner is told how many tries are left: the session proves who asks.
-    guess_code(
+    # The signed-in person is the one who asked (the session proves it), and is told how many
+    # tries are left. Wrong codes count at the new address like any: else an account could
+    # guess at a stranger's address for ever, five a mail, and so take it.
+    guess_code_bounded(
         challenge=last_code_challenge(address=email_change_code_key(change), purpose=Purpose.EMAIL_CHANGE),
+        address=change.new_email,
         user=user,
         code=code,
         bound_to=change.new_email,
+        asked_here=True,
     )
     with transaction.atomic(), _restored_on_failure(user):
         try:

@@ -2,8 +2,11 @@
 account's codes; a browser the account signed in with before is how its owner keeps guessing
 when strangers' wrong guesses have reached that cap (docs/security.md, "Guessing codes").
 
-The cookie holds a keyed digest of the account and its session hash: it names nobody, and it
-dies with everything that ends the account's sessions (a new password, a change of address).
+The cookie holds a keyed digest of the account and of the last time its mailbox was proven
+(and its session epoch): it names nobody. It outlives a change of password on purpose: a thief
+with the password who changes it must not strip the owner's browsers of this. It dies when the
+mailbox is proven again (a reset or sign-in by code, a change of address, its undo), so that
+whoever signed in before the owner took the account back keeps nothing.
 """
 
 from django.conf import settings
@@ -18,8 +21,9 @@ MAX_AGE = 365 * 24 * 60 * 60
 
 
 def proof_of(user) -> str:
+    proven = user.email_verified_at.isoformat() if user.email_verified_at else ""
     return salted_hmac(
-        "accounts.known_browser", f"{user.pk}:{user.get_session_auth_hash()}", algorithm="sha256"
+        "accounts.known_browser", f"{user.pk}:{user.session_epoch}:{proven}", algorithm="sha256"
     ).hexdigest()
 
 

@@ -5,10 +5,13 @@ address answers the same way, and does the same database work, whether or not it
 account, so callers can show one page for all (no account enumeration).
 """
 
+import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
@@ -16,7 +19,7 @@ from django.db import IntegrityError, transaction
 from accounts import addresses, known_browser
 from accounts.models import User, UsernameClaim
 from verification import clock, ratelimit
-from verification.models import OutboundEmail, Purpose
+from verification.models import OneTimeSecret, OutboundEmail, Purpose
 from verification.outbox import queue_email
 from verification.ratelimit import Scope
 from verification.tokens import (
@@ -121,6 +124,19 @@ def _mail_code(*, email: str, purpose: str, kind: str, user: User | None, to: Us
     challenge = open_code_challenge(address=email, purpose=purpose, user=user)
     queue_email(user=to or user, kind=kind, secret=challenge)
     return str(challenge.pk)
+
+
+def refused_code_id() -> str:
+    """What a request refused by a limit answers instead of its code's id: an id like any, of
+    no code, so that the asking browser's cookie looks the same whether or not someone else
+    asked for the address a moment before (which is what the cooldown refuses)."""
+    return str(uuid.uuid4())
+
+
+def resend_wait(*, asked_at: float) -> int:
+    """Seconds before the browser that asked at `asked_at` may ask again: its own cooldown.
+    Not the address's: that one moves when anyone asks for the address, and would tell."""
+    return max(0, math.ceil(asked_at + settings.VERIFICATION_MAIL_COOLDOWN - clock.now().timestamp()))
 
 
 def seconds_until_next_mail(*, email: str, purpose: str) -> int:
@@ -282,9 +298,9 @@ def may_sign_in(user: User | None) -> bool:
 def request_password_reset(*, email: str, client_ip: str) -> str:
     """Mail a reset code to an account that may recover; anything else gets nothing,
     through the same steps (a code and a mail record without a recipient). Return the code's
-    id ("" when a limit refused)."""
+    id (refused_code_id() when a limit refused)."""
     if spend_mail_allowance(email=email, purpose=Purpose.PASSWORD_RESET, client_ip=client_ip):
-        return ""
+        return refused_code_id()
     user = User.objects.get_by_email(email)
     return _mail_code(
         email=email, purpose=Purpose.PASSWORD_RESET, kind=Kind.PASSWORD_RESET, user=_if(may_recover, user)
@@ -309,7 +325,7 @@ def reset_password_with_code(
         email=email, code=code, purpose=Purpose.PASSWORD_RESET, user=_if(may_recover, user), browser=browser
     )
     try:
-        set_new_password(user=user, password=password)
+        set_new_password(user=user, password=password, by_code=True)
     except AccountChanged:  # an undo or another reset went first, and killed this code
         raise InvalidCode.dead() from None
     return user
@@ -325,10 +341,10 @@ def may_sign_in_by_code(user: User | None) -> bool:
 def request_sign_in_code(*, email: str, client_ip: str) -> str:
     """Mail a sign-in code to an active account that may sign in by code; one never activated
     gets its activation link instead (a code would sign in to an account that cannot sign in
-    yet); anything else gets nothing, through the same steps. Return the code's id ("" when a
-    limit refused)."""
+    yet); anything else gets nothing, through the same steps. Return the code's id
+    (refused_code_id() when a limit refused)."""
     if spend_mail_allowance(email=email, purpose=Purpose.LOGIN, client_ip=client_ip):
-        return ""
+        return refused_code_id()
     user = User.objects.get_by_email(email)
     awaits = user is not None and user.awaits_activation
     if awaits:
@@ -378,39 +394,64 @@ def guess_code_at_address(
     The code's row counts the try and says how many are left; only the browser that asked
     for that code is told (to any other, a wrong guess would say whether someone was mailed a
     code for the address lately), and other browsers' tries are counted apart from its own.
-    Wrong guesses at all the address's codes are counted too:
-    past a few, guesses wait, but from the browser that asked for the last code or one the
-    account signed in with; past many, only the latter may guess."""
+    Wrong guesses at all the address's codes are counted too: past a few, guesses wait, but
+    from the browser that asked for the last code (while that code takes its guesses) or one
+    the account signed in with; past many, only the latter may guess."""
     challenge = last_code_challenge(address=email, purpose=purpose)
-    asked_here = challenge is not None and browser.asked_for == str(challenge.pk)
-    known_here = known_browser.is_of(browser.signed_in_proof, user)
+    guess_code_bounded(
+        challenge=challenge,
+        address=email,
+        user=user,
+        code=code,
+        bound_to=bound_to,
+        asked_here=challenge is not None and browser.asked_for == str(challenge.pk),
+        known_here=known_browser.is_of(browser.signed_in_proof, user),
+    )
+
+
+def guess_code_bounded(
+    *,
+    challenge: OneTimeSecret | None,
+    address: str,
+    user: User | None,
+    code: str,
+    bound_to: str = "",
+    asked_here: bool,
+    known_here: bool = False,
+) -> None:
+    """Spend one guess at `challenge`, within the bound on wrong codes at `address` across
+    all its codes (docs/security.md, "Guessing codes"); raise as guess_code_at_address."""
+    # The asker skips the waits only while its code still takes its guesses: past that, its
+    # guesses are anyone's (else one mail would buy endless quick guesses).
+    asking = asked_here and challenge is not None and challenge.takes_guesses(by_the_asker=True)
     try:
-        guess_wait(address=email, waits_apply=not (asked_here or known_here), limit_applies=not known_here)
+        guess_wait(address=address, waits_apply=not (asking or known_here), limit_applies=not known_here)
     except TooManyGuesses as refused:
         raise CodesClosed() if refused.seconds is None else TooManyTries(refused.seconds) from None
     try:
         guess_code(challenge=challenge, user=user, code=code, bound_to=bound_to, by_the_asker=asked_here)
     except InvalidCode as refused:
-        count_wrong_guess(address=email)
+        count_wrong_guess(address=address)
         raise refused if asked_here else InvalidCode.unexplained() from None
-    forget_wrong_guesses(address=email)
+    forget_wrong_guesses(address=address)
 
 
-def set_new_password(*, user: User, password: str) -> None:
-    """Set a password proven by a code, or by the current one (a signed-in change). Changing
-    the hash ends every session of the user (Django checks it on each request; a signed-in
-    change keeps its own with update_session_auth_hash); the owner is told by mail. A code
-    proves the address, so an account never activated is activated, with this password: a
-    password set by whoever signed up without proving the address never survives. Raise
-    AccountChanged if another request changed the password or address since `user` was
-    loaded."""
+def set_new_password(*, user: User, password: str, by_code: bool = False) -> None:
+    """Set a password proven by a code (`by_code`), or by the current one (a signed-in
+    change). Changing the hash ends every session of the user (Django checks it on each
+    request; a signed-in change keeps its own with update_session_auth_hash); the owner is
+    told by mail. A code proves the address: an account never activated is activated, with
+    this password (a password set by whoever signed up without proving the address never
+    survives), and browsers signed in before no longer count as the owner's
+    (accounts/known_browser.py). Raise AccountChanged if another request changed the
+    password or address since `user` was loaded."""
     loaded_password = user.password
     user.set_password(password)  # hashing, outside the transaction
     user.password_changed_at = clock.now()
     with transaction.atomic():
         lock_unchanged(user, loaded_password=loaded_password)
         user.save(update_fields=["password", "password_changed_at"])
-        if user.awaits_activation:
+        if by_code:
             _prove_address(user)
         revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)
         queue_email(user=user, kind=Kind.PASSWORD_CHANGED)

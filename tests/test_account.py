@@ -399,7 +399,7 @@ def test_a_code_spent_just_before_an_undo_commits_changes_nothing_after_it(
         thief, module, guess = (
             (lambda code: email_change.confirm_email_change(user=member, code=code, client_ip="x")),
             email_change,
-            "guess_code",
+            "guess_code_bounded",
         )
     else:
         deliver(Client().post, reverse("accounts:password_reset"), {"email": "thief@example.net"})

@@ -3,6 +3,7 @@ codes of an address (NIST SP 800-63B 5.2.2: waits past ten wrong ones, none past
 but from a browser the account signed in with). docs/security.md, "Guessing codes"."""
 
 import itertools
+import re
 
 import pytest
 from django.test import Client
@@ -155,3 +156,97 @@ def test_signing_in_with_the_password_forgets_the_wrong_codes(user, time_machine
 
     assert signs_in(user.username, PASSWORD)
     assert error_code(reset(browser(), user.email, "123456")) == "code_refused"
+
+
+# Found by an attacker helper after the bound above was built.
+
+
+def test_the_browser_that_asked_waits_like_anyone_once_its_code_is_dead(
+    user, deliver, mailoutbox, time_machine
+):
+    stranger = browser()
+    ask(stranger, deliver, RESET, user.email, mailoutbox)  # one mail, then guesses 3 s apart
+    answers = []
+    for n in range(110):
+        answers.append(error_code(reset(stranger, user.email, f"{n:06d}")))
+        time_machine.advance(seconds=3)
+
+    assert "codes_closed" not in answers
+    assert answers.count("rate_limited") > 80
+    assert FailedGuesses.objects.get().count < 30
+
+
+def test_a_thief_who_changes_the_password_leaves_the_owners_browser_its_way_back(
+    user, deliver, mailoutbox, time_machine
+):
+    owners_browser = browser()
+    owners_browser.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    thief = browser()
+    thief.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    make_wrong_guesses(user.email, 100, time_machine)
+    thief.post(
+        reverse("accounts:password_change"),
+        {
+            "current_password": PASSWORD,
+            "password1": "the-thiefs-passphrase-7",
+            "password2": "the-thiefs-passphrase-7",
+        },
+    )
+    time_machine.advance(hours=1)
+
+    code = ask(owners_browser, deliver, RESET, user.email, mailoutbox)
+
+    assert reset(owners_browser, user.email, code).status_code == 302
+    assert thief.get(reverse("accounts:account")).status_code == 302  # signed out: to sign in
+
+
+def test_a_reset_by_code_ends_what_earlier_sign_ins_earned(user, deliver, mailoutbox, time_machine):
+    thief = browser()
+    thief.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    owner = browser()
+    reset(owner, user.email, ask(owner, deliver, RESET, user.email, mailoutbox))  # the owner takes it back
+    make_wrong_guesses(user.email, 100, time_machine)
+    time_machine.advance(hours=1)
+
+    code = ask(thief, deliver, RESET, user.email, mailoutbox)
+
+    assert error_code(reset(thief, user.email, code)) == "codes_closed"
+
+
+def test_wrong_address_change_codes_count_at_the_address_like_any(db, deliver, mailoutbox, time_machine):
+    mallory = UserFactory()
+    signed_in = browser()
+    signed_in.post(reverse("accounts:login"), {"username": mallory.username, "password": PASSWORD})
+    answers = []
+    for _ in range(40):  # a code mailed to someone else's address, five guesses at each
+        deliver(
+            signed_in.post,
+            reverse("accounts:email_change"),
+            {"new_email": "victim@example.org", "current_password": PASSWORD},
+        )
+        for _ in range(5):
+            response = signed_in.post(reverse("accounts:email_change_code"), {"code": "123456"})
+            answers.append(error_code(response))
+        time_machine.advance(minutes=13)
+
+    assert answers.count("codes_closed") > 50
+    assert FailedGuesses.objects.get().count == 100
+
+
+@pytest.mark.parametrize("url", [RESET, SIGN_IN_CODE])
+def test_a_request_refused_by_someone_elses_cooldown_looks_like_any(
+    db, deliver, mailoutbox, time_machine, url
+):
+    busy, idle = UserFactory(), UserFactory()
+    ask(browser(), deliver, url, busy.email, mailoutbox)  # its owner asks
+    time_machine.advance(seconds=25)
+
+    def strangers_view(email):
+        client = browser()
+        asked = deliver(client.post, url, {"email": email})
+        page = client.get(asked.url).content.decode()
+        [cookie] = asked.cookies.values()
+        # Less what the stranger typed themselves (the cookie carries the address).
+        return len(cookie.value) - len(email), re.search(r'data-wait-seconds="(\d+)"', page).group(1)
+
+    assert strangers_view(busy.email) == strangers_view(idle.email) == strangers_view("nobody@example.com")

@@ -117,6 +117,11 @@ class OneTimeSecret(models.Model):
     def __str__(self):
         return f"{self.get_purpose_display()} for {self.user or 'no account'}"
 
+    def takes_guesses(self, *, by_the_asker: bool) -> bool:
+        """What `guessable()` says of this row as it was read (its `state` included)."""
+        spent = self.attempts if by_the_asker else self.other_attempts
+        return self.state in (SecretState.ACTIVE, SecretState.USED) and spent < self.max_attempts
+
 
 class FailedGuesses(models.Model):
     """Wrong codes guessed at one address since its last right one, across all its codes: the

@@ -12,6 +12,7 @@ from accounts import known_browser, services
 from accounts.api.clients import SIGNED_IN, SessionOut, session_answer
 from accounts.api.refusals import Refusal, Refused, bound, refused_code, refusing
 from accounts.forms import EmailForm, LoginForm, PasswordResetConfirmForm, SignInCodeForm
+from verification import clock
 from verification.models import Purpose
 from verification.ratelimit import client_ip
 from verification.tokens import InvalidCode
@@ -61,7 +62,9 @@ class CodeRequest:
         self.salt = f"accounts.api.{purpose}.request"
 
     def answer(self, email: str, code_id: str) -> dict:
-        wait = services.seconds_until_next_mail(email=email, purpose=self.purpose)
+        # This client's own cooldown, from now: the address's would tell that someone else
+        # asked for it a moment ago.
+        wait = services.resend_wait(asked_at=clock.now().timestamp())
         return {"request": signing.dumps([email, code_id], salt=self.salt), "resend_after": wait}
 
     def browser(self, request, *, email: str, signed: str) -> services.Browser:

@@ -9,6 +9,8 @@ every request from anyone. Never the code.
 from django.conf import settings
 from django.urls import reverse
 
+from verification import clock
+
 
 class AddressCookie:
     def __init__(self, name, *, path_url_name, ttl_setting):
@@ -22,9 +24,10 @@ class AddressCookie:
         return getattr(settings, self.ttl_setting)
 
     def remember(self, response, email, code_id):
+        asked_at = int(clock.now().timestamp())
         response.set_signed_cookie(
             self.name,
-            f"{email} {code_id}",  # a canonical address has no space
+            f"{email} {code_id} {asked_at}",  # a canonical address has no space
             salt=self.salt,
             max_age=self.max_age,
             path=reverse(self.path_url_name),
@@ -34,10 +37,11 @@ class AddressCookie:
         )
 
     def recall(self, request):
-        """The address and the code id this browser asked for ("" and "" when none)."""
+        """The address, the code id and the time (POSIX) this browser asked for a code at
+        ("", "" and 0 when none)."""
         value = request.get_signed_cookie(self.name, default="", salt=self.salt, max_age=self.max_age)
-        email, _, code_id = value.rpartition(" ")
-        return email, code_id
+        email, code_id, asked_at = (value.split(" ") + ["", "", ""])[:3]
+        return email, code_id, int(asked_at) if asked_at.isdigit() else 0
 
     def forget(self, response):
         response.delete_cookie(self.name, path=reverse(self.path_url_name))

@@ -1,6 +1,6 @@
 """What the pages around a mailed code share: the page that asks for one (and remembers the
 address in its cookie), and the page that takes it (the address from that cookie, and a "send
-the code again" button that counts down the address's cooldown)."""
+the code again" button that counts down this browser's own cooldown)."""
 
 from django.views.generic import FormView
 
@@ -24,7 +24,7 @@ class CodeRequest(FormView):
 
 class CodePage:
     address_cookie = None  # an AddressCookie
-    purpose = None  # the Purpose of the code, whose cooldown the button waits out
+    purpose = None  # the Purpose of the code
 
     def get_initial(self):
         return {"email": self.address_cookie.recall(self.request)[0]}
@@ -44,6 +44,6 @@ class CodePage:
         )
 
     def get_context_data(self, **kwargs):
-        email = self.address_cookie.recall(self.request)[0]
-        wait = services.seconds_until_next_mail(email=email, purpose=self.purpose) if email else 0
+        email, _code_id, asked_at = self.address_cookie.recall(self.request)
+        wait = services.resend_wait(asked_at=asked_at) if email else 0
         return super().get_context_data(resend_email=email, resend_wait=wait, **kwargs)
