@@ -111,6 +111,6 @@ def test_change_the_address_by_code_and_undo_it_from_the_old_one_over_real_mail(
     undone = owner.submit(undo, {"token": token, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
     assert undone.url.endswith("/accounts/")
     assert "You are not signed in" in browser.open("/").html  # the changer's session is over
-    again = owner.submit("/accounts/login/", {"username": "ada", "password": NEW_PASSWORD})
+    again = HttpBrowser(base_url).submit("/accounts/login/", {"username": "ada", "password": NEW_PASSWORD})
     assert "Welcome, ada" in again.html
     assert "database is locked" not in stack.log()
