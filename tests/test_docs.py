@@ -62,12 +62,14 @@ def tracked_files():
 
 @cache
 def code_text():
-    """All the code a doc may name: Python, templates, scripts (this file's allow-list aside)."""
+    """All the code a doc may name: Python, templates, scripts, bin/ (this file's allow-list aside)."""
     this = ROOT / "tests" / "test_docs.py"
     return "\n".join(
         path.read_text()
         for path in tracked_files()
-        if path.suffix in {".py", ".html", ".txt", ".js"} and path != this and path.is_file()
+        if (path.suffix in {".py", ".html", ".txt", ".js"} or path.parent.name == "bin")
+        and path != this
+        and path.is_file()
     )
 
 
