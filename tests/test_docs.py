@@ -143,6 +143,13 @@ def test_every_path_named_in_the_docs_exists(doc):
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_picture_and_link_in_the_docs_is_there(doc):
+    targets = re.findall(r'src="([^"]+)"|\]\(([^)#]+)\)', doc.read_text())
+    local = [target for pair in targets for target in pair if target and "://" not in target]
+    assert [target for target in local if not (doc.parent / target).exists()] == []
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: str(path.relative_to(ROOT)))
 def test_every_identifier_named_in_the_docs_is_in_the_code(doc):
     spans = {span for span in backticked_spans(doc) if not is_path(span) and looks_like_code(span)}
     assert sorted(span for span in spans if not name_exists(span)) == []
