@@ -168,10 +168,28 @@ def test_every_test_named_in_the_docs_exists(doc):
     assert missing == []
 
 
+def test_every_plain_default_in_the_configuration_doc_is_the_settings_default():
+    settings = (ROOT / "site_config" / "settings.py").read_text()
+    compared, wrong = 0, []
+    for name, documented in re.findall(r"^- `(\w+)`: default `([\w.]+)`", configuration_doc(), flags=re.M):
+        source = re.search(rf'"{name}",\s*default=([\d\s*+.]+|True|False)[,)]', settings)
+        if source:  # an arithmetic or boolean default; the others are described in words
+            value = eval(source.group(1), {"__builtins__": {}}, {"True": True, "False": False})
+            compared += 1
+            if str(value).lower() != documented.lower() and str(value) != f"{documented}.0":
+                wrong.append(f"{name}: documented {documented}, settings.py {value}")
+    assert compared > 30
+    assert wrong == []
+
+
+def configuration_doc():
+    return (ROOT / "docs" / "configuration.md").read_text()
+
+
 def test_every_setting_in_the_configuration_doc_is_read_by_the_settings():
     settings = (ROOT / "site_config" / "settings.py").read_text()
     documented = set()
-    for line in (ROOT / "docs" / "configuration.md").read_text().splitlines():
+    for line in configuration_doc().splitlines():
         if line.startswith("- `"):  # a setting's entry: "- `NAME` (default ...): meaning"
             documented |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split(":")[0]))
     assert len(documented) > 40
