@@ -1,6 +1,6 @@
 """Settings for the whole site, read from the environment (and an optional `.env` file).
 
-Every variable is listed in README.md. Development defaults are safe to run locally; with
+Every variable is listed in docs/configuration.md. Development defaults are safe to run locally; with
 DEBUG off, a missing required value stops the process with a message that names it.
 """
 
@@ -29,7 +29,7 @@ def required(name, *, dev_default, cast=str):
         return env.get_value(name, cast=cast)
     if DEBUG:
         return dev_default
-    raise ImproperlyConfigured(f"{name} must be set when DEBUG is off (see README.md).")
+    raise ImproperlyConfigured(f"{name} must be set when DEBUG is off (see docs/configuration.md).")
 
 
 SECRET_KEY = required("SECRET_KEY", dev_default="django-insecure-development-only")
@@ -99,11 +99,12 @@ DATABASES = {
     "default": env.db_url_config(required("DATABASE_URL", dev_default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
 }
 # Keep connections open between requests and jobs: the Django-Q2 broker and workers otherwise
-# reconnect for every task (README, "How delivery works", has the measured difference).
+# reconnect for every task (docs/delivery.md, "How delivery works", has the measured difference).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
-# Behind PgBouncer in transaction mode (README, "PgBouncer"): a server-side cursor outside a
-# transaction would outlive the transaction that holds its server connection.
+# Behind PgBouncer in transaction mode (docs/operations.md, "PgBouncer and growth"): a
+# server-side cursor outside a transaction would outlive the transaction that holds its server
+# connection.
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the mail worker write to one file. WAL lets readers run beside a
@@ -181,7 +182,7 @@ VERIFICATION_IPV6_PREFIX = env.int("VERIFICATION_IPV6_PREFIX", default=64)
 
 # Mail. With no EMAIL_HOST (development), the worker prints each mail and keeps a copy in
 # DEV_MAILBOX_DIR for the staff-only page /dev/mailbox/; production must set EMAIL_HOST.
-# README shows QQ Mail (SSL, 465) and 163 settings.
+# docs/configuration.md, "Sending real mail", shows QQ Mail (SSL, 465) and 163 settings.
 EMAIL_HOST = required("EMAIL_HOST", dev_default="")
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
@@ -315,7 +316,7 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # HTTPS only when DEBUG is off. Behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER
-# there (README) rather than trusting X-Forwarded-Proto by default.
+# there (docs/configuration.md) rather than trusting X-Forwarded-Proto by default.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)

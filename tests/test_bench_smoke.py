@@ -1,4 +1,4 @@
-"""The benchmarks still run (tiny sizes). Numbers are for README, never asserted here."""
+"""The benchmarks still run (tiny sizes). Numbers are for bench/README.md, never asserted here."""
 
 import json
 import os

@@ -125,7 +125,7 @@ def test_a_migration_schedules_the_poll_every_minute(db):
 @pytest.fixture
 def imap_box(tmp_path, settings, monkeypatch):
     """A Dovecot on 127.0.0.1 speaking IMAPS with a certificate of a private CA, which the site
-    trusts through SSL_CERT_FILE, as README tells operators; yields a client of that box."""
+    trusts through SSL_CERT_FILE, as docs/delivery.md tells operators; yields a client of that box."""
     if reason := dovecot.unavailable_reason():
         pytest.skip(reason)
     ca = trustme.CA()

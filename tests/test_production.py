@@ -1,4 +1,4 @@
-"""The production way to run the site (README, "Production"): migrations, collectstatic,
+"""The production way to run the site (docs/operations.md, "Production"): migrations, collectstatic,
 gunicorn with WhiteNoise, HTTPS settings, and the health check."""
 
 import io

@@ -1,4 +1,4 @@
-"""The JSON API at /api/v1/ (README, "Use it from an app or a front end"). Each endpoint binds
+"""The JSON API at /api/v1/ (docs/api.md). Each endpoint binds
 the pages' own form to the JSON body and calls the pages' own service; nothing here decides
 who may do what."""
 

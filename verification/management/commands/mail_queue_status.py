@@ -1,4 +1,4 @@
-"""`manage.py mail_delivery_stats`: the mail queue as JSON, for monitoring scripts."""
+"""`manage.py mail_queue_status`: the mail queue as JSON, for monitoring scripts."""
 
 import json
 
