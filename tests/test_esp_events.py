@@ -7,6 +7,8 @@ import json
 import time
 
 import pytest
+import requests
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 
 from tests.factories import UserFactory
 from tests.test_outbox import record
@@ -118,3 +120,51 @@ def test_an_esp_webhook_without_authentication_is_an_error_in_manage_py_check(se
 
 def test_a_site_that_sends_by_smtp_has_no_esp_webhook(client, db):
     assert client.post("/anymail/mailgun/tracking/", "{}", content_type="application/json").status_code == 404
+
+
+class RefusingEsp:
+    """An ESP's API that refuses the recipients (what anymail raises for a Mailgun 400, say)."""
+
+    error = None
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def open(self):
+        return True
+
+    def close(self):
+        pass
+
+    def send_messages(self, messages):
+        raise self.error
+
+
+class RefusesRecipients(RefusingEsp):
+    error = AnymailRecipientsRefused("ESP refused all recipients")
+
+
+def esp_answer(status, reason):
+    answer = requests.Response()
+    answer.status_code, answer.reason, answer._content = status, reason, b"{}"
+    return answer
+
+
+class Overloaded(RefusingEsp):
+    error = AnymailAPIError("ESP API response 429", status_code=429, response=esp_answer(429, "Too Many"))
+
+
+@pytest.mark.parametrize(
+    "backend, status", [("RefusesRecipients", Status.FAILED), ("Overloaded", Status.RETRYING)]
+)
+def test_a_permanent_api_rejection_fails_the_mail_and_a_passing_one_is_retried(
+    settings, caplog, backend, status
+):
+    settings.EMAIL_BACKEND = f"tests.test_esp_events.{backend}"
+    email = record(UserFactory())
+
+    delivery.deliver_due_mail()
+
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (status, 1)
+    assert str(globals()[backend].error) in caplog.text  # the worker log says what went wrong

@@ -312,7 +312,7 @@ def _record_failure(email, error):
         email.pk,
         email.attempts,
         "giving up" if give_up else f"retry at {retry_at:%H:%M:%S}",
-        type(error).__name__,
+        _error_text(error),  # the class alone does not say what to mend
     )
     if retry_at is not None:
         wake_a_worker(not_before=retry_at)

@@ -20,6 +20,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
@@ -181,9 +182,15 @@ def is_about_the_sender(error):
 
 
 def is_permanent(error):
-    """True for an SMTP 5xx answer about this message: sending it again would get the same.
-    All else is worth a retry (connection refused or dropped, timeouts, 4xx "try later", and
-    a refusal of the sender, which staff can mend)."""
+    """True for an SMTP 5xx answer about this message, or an ESP's API refusing it (its
+    recipients refused, or a 4xx other than "too many requests"): sending it again would get
+    the same. All else is worth a retry (connection refused or dropped, timeouts, 4xx "try
+    later", and a refusal of the sender, which staff can mend)."""
+    if isinstance(error, AnymailRecipientsRefused):
+        return True
+    if isinstance(error, AnymailAPIError):
+        status = error.status_code
+        return isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
     if is_about_the_sender(error):
         return False
     if isinstance(error, smtplib.SMTPRecipientsRefused):
