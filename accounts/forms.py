@@ -72,6 +72,12 @@ class SignUpForm(SetPasswordMixin, AsksAboutABouncedAddress):
         ),
     }
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not settings.VERIFICATION_SIGNUP_USERNAME:  # the address alone
+            del self.fields["username"]
+            self.fields["email"].widget.attrs["autofocus"] = True
+
     def clean_username(self):
         username = self.cleaned_data["username"]
         if scripts.mixes_scripts(username):
@@ -162,6 +168,7 @@ class LoginForm(ThrottledSignIn, AuthenticationForm):
         label=_("Username or email"),
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
+
     password = forms.CharField(
         label=_("Password"),
         strip=False,
@@ -179,6 +186,8 @@ class LoginForm(ThrottledSignIn, AuthenticationForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not settings.VERIFICATION_SIGNUP_USERNAME:  # nobody has a username to type
+            self.fields["username"].label = _("Email")
         # Room for an address, which may be longer than a username (Django sets the
         # username's 150).
         self.fields["username"].max_length = addresses.MAX_LENGTH

@@ -159,7 +159,7 @@ def compose(email):
         "user": user,
         # A name chosen by whoever typed an address that is not proven yet is no greeting
         # (it would carry their text to a stranger's inbox).
-        "greeting_name": user.get_username() if proven else "",
+        "greeting_name": user.get_username() if proven and settings.VERIFICATION_SIGNUP_USERNAME else "",
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "support_email": settings.SUPPORT_EMAIL,

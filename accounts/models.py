@@ -11,7 +11,7 @@ from django.db.models.lookups import Exact
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
-from accounts.addresses import canonical_email
+from accounts.addresses import canonical_email, shown_email
 from verification import clock
 
 
@@ -98,6 +98,14 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
         indexes = [models.Index(Upper("username"), name="accounts_user_username_fold")]
+
+    @property
+    def display_name(self):
+        """What pages call the person: their username, or, where sign-up asks for none, their
+        address (shown with a Unicode domain)."""
+        if settings.VERIFICATION_SIGNUP_USERNAME:
+            return self.get_username()
+        return shown_email(self.email)
 
     @property
     def awaits_activation(self):

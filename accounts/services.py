@@ -6,6 +6,7 @@ account, so callers can show one page for all (no account enumeration).
 """
 
 import math
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -156,6 +157,8 @@ def register_user(*, username: str, email: str, password: str, client_ip: str, l
     # The per-client limit first: it does not depend on the address, and it spares the hasher.
     if ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip):
         return
+    # A site that asks for no username gives each account one that nobody sees or types.
+    username = username or f"u-{secrets.token_hex(8)}"
     # Hashed in every branch, so all take the same time, and outside the transaction, so
     # SQLite's write lock is not held while Argon2 works.
     password_hash = make_password(password)

@@ -10,6 +10,7 @@ def site(request):
         "code_length": settings.VERIFICATION_CODE_LENGTH,
         "code_valid_minutes": settings.VERIFICATION_CODE_TTL // 60,
         "login_by_code": settings.VERIFICATION_LOGIN_BY_CODE,
+        "signup_username": settings.VERIFICATION_SIGNUP_USERNAME,
         "login_code_valid_minutes": settings.VERIFICATION_LOGIN_CODE_TTL // 60,
         "link_valid_hours": settings.VERIFICATION_ACTIVATION_TTL // 3600,
     }

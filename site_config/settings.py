@@ -146,6 +146,9 @@ VERIFICATION_GUESSES_MAX = env.int("VERIFICATION_GUESSES_MAX", default=100)
 VERIFICATION_ACTIVATION_TTL = env.int("VERIFICATION_ACTIVATION_TTL", default=24 * 60 * 60)
 # Sign-in by an emailed code: on or off, and how long such a code lives.
 VERIFICATION_LOGIN_BY_CODE = env.bool("VERIFICATION_LOGIN_BY_CODE", default=True)
+# Sign-up asks for a username; false: the address alone (people sign in with it, and the
+# account gets an opaque username nobody sees), as allauth's ACCOUNT_SIGNUP_FIELDS allows.
+VERIFICATION_SIGNUP_USERNAME = env.bool("VERIFICATION_SIGNUP_USERNAME", default=True)
 VERIFICATION_LOGIN_CODE_TTL = env.int("VERIFICATION_LOGIN_CODE_TTL", default=10 * 60)
 # After an address change, the old address may undo it for this long.
 VERIFICATION_EMAIL_UNDO_TTL = env.int("VERIFICATION_EMAIL_UNDO_TTL", default=7 * 24 * 60 * 60)

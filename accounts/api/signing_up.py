@@ -66,7 +66,7 @@ def mailed(email: str, purpose: str) -> dict:
 
 
 class SignUpIn(Schema):
-    username: str
+    username: str = ""  # required unless VERIFICATION_SIGNUP_USERNAME is off
     email: str
     password1: str
     password2: str
@@ -80,7 +80,7 @@ def sign_up(request, body: SignUpIn):
     data = form.cleaned_data
     try:
         services.register_user(
-            username=data["username"],
+            username=data.get("username", ""),  # none when the site asks for none
             email=data["email"],
             password=data["password1"],
             client_ip=client_ip(request),

@@ -30,7 +30,7 @@ class SignUpView(SignedInGoToAccount, FormView):
         delivery_notice.retry_if_asked(form)
         try:
             services.register_user(
-                username=data["username"],
+                username=data.get("username", ""),  # none when the site asks for none
                 email=data["email"],
                 password=data["password1"],
                 client_ip=client_ip(self.request),
