@@ -49,7 +49,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils.module_loading import import_string
 
-from verification import attempts, clock, sendrate, smtp, suppression
+from verification import attempts, clock, sendrate, signals, smtp, suppression
 from verification.models import OutboundEmail
 from verification.outbox import wake_a_worker
 
@@ -192,6 +192,7 @@ class _Job:
 
     def _sent(self, email):
         _mark(email, status=Status.SENT, sent_at=clock.now())
+        signals.send_after_commit(signals.mail_sent, sender=OutboundEmail, email=email)
         self.server.answered()
 
     def _session_refused(self, email, error):
@@ -314,6 +315,10 @@ def _record_failure(email, error):
         "giving up" if give_up else f"retry at {retry_at:%H:%M:%S}",
         type(error).__name__,
     )
-    if retry_at is not None:
+    if retry_at is None:
+        signals.send_after_commit(
+            signals.mail_failed, sender=OutboundEmail, email=email, error=_error_text(error)
+        )
+    else:
         wake_a_worker(not_before=retry_at)
     return retry_at
