@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # request.client_ip, computed once, before anything may read it.
+    "site_config.middleware.ClientAddress",
     # Before anything that may answer: a refusal must carry CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
     "site_config.middleware.ContentSecurityPolicyMiddleware",

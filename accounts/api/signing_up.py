@@ -11,7 +11,6 @@ from accounts.api.clients import TOKEN_HEADER, SessionOut, session_answer
 from accounts.api.refusals import LINK_MESSAGES, Refused, bound, refusing
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
 from verification.models import Purpose
-from verification.ratelimit import client_ip
 from verification.tokens import InvalidLink
 
 router = Router(tags=["sign-up"])
@@ -81,7 +80,7 @@ def sign_up(request, body: SignUpIn):
             username=data["username"],
             email=data["email"],
             password=data["password1"],
-            client_ip=client_ip(request),
+            client_ip=request.client_ip,
         )
     except services.UsernameTaken:
         form.username_taken()
@@ -101,7 +100,7 @@ def activate(request, body: ActivationIn):
     form = bound(ActivationForm, body)
     try:
         user = services.activate_account(
-            token=body.token, password=form.cleaned_data["password"], client_ip=client_ip(request)
+            token=body.token, password=form.cleaned_data["password"], client_ip=request.client_ip
         )
     except InvalidLink as refused:
         raise link_refused("activation", refused) from None
@@ -124,5 +123,5 @@ class EmailIn(Schema):
 def resend_activation(request, body: EmailIn):
     """Mails a new link if the address awaits activation; every address is answered alike."""
     email = bound(EmailForm, body).cleaned_data["email"]
-    services.resend_activation(email=email, client_ip=client_ip(request))
+    services.resend_activation(email=email, client_ip=request.client_ip)
     return Status(202, mailed(email, Purpose.ACTIVATION))
