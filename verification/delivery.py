@@ -72,9 +72,11 @@ CLOSED_PER_CLAIM = 1000
 
 
 def compose(email: OutboundEmail) -> EmailMessage:
-    """The message for an OutboundEmail, as the app that owns the mail writes it (the
-    VERIFICATION_MAIL_COMPOSER setting): this engine delivers mail, it does not word it."""
-    message = import_string(settings.VERIFICATION_MAIL_COMPOSER)(email)
+    """The message for an OutboundEmail, as the composer of its kind writes it (a host
+    project's, VERIFICATION_MAIL_COMPOSERS; else the app's, VERIFICATION_MAIL_COMPOSER): this
+    engine delivers mail, it does not word it."""
+    named = settings.VERIFICATION_MAIL_COMPOSERS.get(email.kind, settings.VERIFICATION_MAIL_COMPOSER)
+    message = import_string(named)(email)
     attempts.stamp_attempt(email=email, message=message)  # a Message-ID per attempt (issue 22)
     return message
 
