@@ -17,7 +17,6 @@ from accounts.forms import (
     too_many_tries,
     validate_new_password,
 )
-from verification.ratelimit import client_ip
 
 
 class CurrentPassword(forms.Form):
@@ -40,7 +39,7 @@ class CurrentPassword(forms.Form):
         password = self.cleaned_data["current_password"]
         try:
             services.verify_password_counting_failures(
-                user=self.user, password=password, client_ip=client_ip(self.request)
+                user=self.user, password=password, client_ip=self.request.client_ip
             )
         except services.TooManyTries as refused:
             raise too_many_tries(ThrottledSignIn.too_many_wrong_passwords, refused.seconds) from None

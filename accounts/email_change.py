@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from accounts import signals
 from accounts.models import EmailChange, User, email_change_code_key
 from accounts.services import (
     AccountChanged,
@@ -125,6 +126,10 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
         change.save(update_fields=["completed_at"])
         queue_email(user=user, kind=Kind.EMAIL_CHANGED, to_address=change.old_email)
         queue_email(user=user, kind=Kind.EMAIL_CONFIRMED)
+        signals.tell_integrators(signals.address_proven, user=user, how="change")
+        signals.tell_integrators(
+            signals.email_changed, user=user, old_email=change.old_email, new_email=change.new_email
+        )
     return change
 
 
@@ -155,6 +160,9 @@ def undo_email_change(*, token: str, password: str) -> User:
             undone_at=clock.now()
         )
         user.email_changes.pending().update(cancelled_at=clock.now())
+        signals.tell_integrators(
+            signals.email_change_undone, user=user, restored_email=user.email, replaced_email=replaced
+        )
     return user
 
 

@@ -15,7 +15,7 @@ from accounts.delivery_notice import AsksAboutABouncedAddress
 from accounts.models import User
 from accounts.services import CodesClosed, TooManyTries
 from verification import ratelimit
-from verification.ratelimit import Scope, client_ip
+from verification.ratelimit import Scope
 
 PASSWORD_MAX_LENGTH = 128
 
@@ -124,7 +124,7 @@ class ThrottledSignIn:
     )
 
     def clean(self):
-        ip = client_ip(self.request) if self.request else ""
+        ip = self.request.client_ip if self.request else ""
         wait = ratelimit.hit(Scope.SIGNIN_FROM_CLIENT, ip)
         if wait:
             raise too_many_tries(self.too_many_sign_ins, wait)

@@ -1,6 +1,9 @@
-"""What each kind of mail says (the worker's job calls `compose`, VERIFICATION_MAIL_COMPOSER).
-Secrets are issued here, at the moment the mail is built in the worker, so their plaintext
-exists only in the message that leaves."""
+"""What each kind of mail says: `compose` is the site's composer (VERIFICATION_MAIL_COMPOSER),
+which the worker's job calls for every kind that VERIFICATION_MAIL_COMPOSERS does not give a
+composer of its own. Each kind's words come from its context function (CONTEXT_FOR_KIND) and
+its templates; a host project's composer may build on `render_mail` and these. Secrets are
+issued here, at the moment the mail is built in the worker, so their plaintext exists only in
+the message that leaves."""
 
 from urllib.parse import quote, urlencode
 
@@ -147,10 +150,17 @@ CONTEXT_FOR_KIND = {
 }
 
 
-@sensitive_variables("context", "text", "html")
 def compose(email):
-    """Build the message for an OutboundEmail from `templates/emails/<kind>_*`, in the
-    language stored for its person (accounts/language.py)."""
+    """Build the message for an OutboundEmail from its kind's context and
+    `templates/emails/<kind>_*`."""
+    return render_mail(email, CONTEXT_FOR_KIND[email.kind](email))
+
+
+@sensitive_variables("context", "text", "html")
+def render_mail(email, context, *, templates=""):
+    """The message for an OutboundEmail from `context` (on top of what every mail has) and the
+    templates `<templates>_subject.txt`, `_message.txt` and `_message.html` (by default
+    `emails/<kind>`), in the language stored for its person (accounts/language.py)."""
     user = email.user
     # The user's address of the moment, unless the row names another (an address change).
     recipient = email.to_address or user.email
@@ -163,9 +173,9 @@ def compose(email):
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "support_email": settings.SUPPORT_EMAIL,
-        **CONTEXT_FOR_KIND[email.kind](email),
+        **context,
     }
-    prefix = f"emails/{email.kind}"
+    prefix = templates or f"emails/{email.kind}"
     with translation.override(mail_language(user=user, asked_in=email.language)):
         subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
         text = render_to_string(f"{prefix}_message.txt", context)

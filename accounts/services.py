@@ -17,7 +17,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 
-from accounts import addresses, known_browser
+from accounts import addresses, known_browser, signals
 from accounts.models import User, UsernameClaim
 from verification import clock, ratelimit
 from verification.models import OneTimeSecret, OutboundEmail, Purpose
@@ -199,6 +199,7 @@ def _sign_up(*, username: str, email: str, password_hash: str, language: str) ->
             username=username, email=email, password=password_hash, is_active=False, language=language
         )
         queue_email(user=user, kind=Kind.ACTIVATION)
+        signals.tell_integrators(signals.user_signed_up, user=user)
     elif owner.email != email:
         # Held for the undo of a change away from it: told there, with the way back.
         queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS, to_address=email)
@@ -210,6 +211,7 @@ def _sign_up(*, username: str, email: str, password_hash: str, language: str) ->
         owner.save(update_fields=["username", "password", "date_joined", "language"])
         revoke_secrets(user=owner, purpose=Purpose.ACTIVATION)
         queue_email(user=owner, kind=Kind.ACTIVATION)
+        signals.tell_integrators(signals.user_signed_up, user=owner)
     else:
         queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS)
 
@@ -277,6 +279,7 @@ def activate_account(*, token: str, password: str, client_ip: str) -> User:
         if User.objects.get_by_email(user.email) != user:  # held for another account's undo
             raise InvalidLink("expired")
         _prove_address(user)
+        signals.tell_integrators(signals.address_proven, user=user, how="activation")
     return user
 
 
@@ -331,6 +334,9 @@ def reset_password_with_code(
         set_new_password(user=user, password=password, by_code=True)
     except AccountChanged:  # an undo or another reset went first, and killed this code
         raise InvalidCode.dead() from None
+    # set_new_password has committed: these are sent at once.
+    signals.tell_integrators(signals.address_proven, user=user, how="reset")
+    signals.tell_integrators(signals.password_reset, user=user)
     return user
 
 
@@ -383,6 +389,8 @@ def sign_in_with_code(*, email: str, code: str, client_ip: str, browser: Browser
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(email_verified_at=clock.now())
         revoke_secrets(user=user, purpose=Purpose.LOGIN)
+        signals.tell_integrators(signals.address_proven, user=user, how="sign_in_code")
+        signals.tell_integrators(signals.signed_in_by_code, user=user)
     return user
 
 
@@ -458,3 +466,4 @@ def set_new_password(*, user: User, password: str, by_code: bool = False) -> Non
             _prove_address(user)
         revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)
         queue_email(user=user, kind=Kind.PASSWORD_CHANGED)
+        signals.tell_integrators(signals.password_changed, user=user)

@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # request.client_ip, computed once, before anything may read it.
+    "site_config.middleware.ClientAddress",
     # Before anything that may answer: a refusal must carry CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
     "site_config.middleware.ContentSecurityPolicyMiddleware",
@@ -220,8 +222,11 @@ VERIFICATION_BOUNCE_IMAP_URL = env("VERIFICATION_BOUNCE_IMAP_URL", default="")
 # e.g. ANYMAIL=MAILGUN_API_KEY=…,MAILGUN_SENDER_DOMAIN=mg.example.org,MAILGUN_WEBHOOK_SIGNING_KEY=…
 ANYMAIL = env.dict("ANYMAIL", default={})
 
-# What the delivery job calls to write each mail: the accounts app words its own mail.
+# What the delivery job calls to write each mail: the accounts app words its own mail. A host
+# project gives a kind a composer of its own (OutboundEmail -> EmailMessage) by the kind's
+# name, e.g. {"password_reset": "myproject.mail.compose_reset"}; the rest keep this one.
 VERIFICATION_MAIL_COMPOSER = "accounts.mail.compose"
+VERIFICATION_MAIL_COMPOSERS: dict[str, str] = {}
 
 # Delivery (verification/delivery.py): retries with exponential backoff and jitter, starting at
 # VERIFICATION_MAIL_RETRY_DELAY seconds and doubling up to the max; then the mail is "failed".

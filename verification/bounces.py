@@ -27,7 +27,7 @@ from django.db import transaction
 from flufl.bounce import all_failures
 from imapclient import IMAPClient
 
-from verification import clock, suppression
+from verification import clock, signals, suppression
 from verification.models import BounceMailboxCursor, MessageAttempt, OutboundEmail
 
 logger = logging.getLogger(__name__)
@@ -159,3 +159,11 @@ def record_bounce_of(attempt: MessageAttempt, *, permanent: bool, reason: str) -
         suppression.suppress_address(
             address=attempt.recipient, source=suppression.Source.BOUNCE, reason=reason
         )
+    signals.send_after_commit(
+        signals.mail_bounced,
+        sender=OutboundEmail,
+        email=attempt.email,
+        address=attempt.recipient,
+        permanent=permanent,
+        reason=reason,
+    )

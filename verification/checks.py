@@ -5,6 +5,7 @@ from email.utils import parseaddr
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 # Providers that refuse (or bounce) a From that is not the signed-in account.
 _FROM_MUST_BE_THE_LOGIN = ("qq.com", "163.com", "126.com")
@@ -65,3 +66,33 @@ def check_esp_webhook(app_configs=None, **kwargs):
             id="verification.E002",
         )
     ]
+
+
+@checks.register(checks.Tags.compatibility)
+def check_mail_composers(app_configs=None, **kwargs):
+    """A composer that is misnamed would fail each mail of its kind in the worker, one by one,
+    long after the site started: said at start instead."""
+    from verification.models import OutboundEmail
+
+    errors = []
+    named = {**settings.VERIFICATION_MAIL_COMPOSERS, "(default)": settings.VERIFICATION_MAIL_COMPOSER}
+    for kind, path in named.items():
+        if kind != "(default)" and kind not in OutboundEmail.Kind.values:
+            errors.append(
+                checks.Error(
+                    f"VERIFICATION_MAIL_COMPOSERS names {kind!r}, which is no mail kind.",
+                    hint=f"The kinds: {', '.join(OutboundEmail.Kind.values)}.",
+                    id="verification.E003",
+                )
+            )
+            continue
+        try:
+            import_string(path)
+        except ImportError as error:
+            errors.append(
+                checks.Error(
+                    f"The mail composer {path!r} for {kind} cannot be imported: {error}",
+                    id="verification.E004",
+                )
+            )
+    return errors

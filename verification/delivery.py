@@ -49,7 +49,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils.module_loading import import_string
 
-from verification import attempts, clock, sendrate, smtp, suppression
+from verification import attempts, clock, sendrate, signals, smtp, suppression
 from verification.models import OutboundEmail
 from verification.outbox import wake_a_worker
 
@@ -72,9 +72,11 @@ CLOSED_PER_CLAIM = 1000
 
 
 def compose(email: OutboundEmail) -> EmailMessage:
-    """The message for an OutboundEmail, as the app that owns the mail writes it (the
-    VERIFICATION_MAIL_COMPOSER setting): this engine delivers mail, it does not word it."""
-    message = import_string(settings.VERIFICATION_MAIL_COMPOSER)(email)
+    """The message for an OutboundEmail, as the composer of its kind writes it (a host
+    project's, VERIFICATION_MAIL_COMPOSERS; else the app's, VERIFICATION_MAIL_COMPOSER): this
+    engine delivers mail, it does not word it."""
+    named = settings.VERIFICATION_MAIL_COMPOSERS.get(email.kind, settings.VERIFICATION_MAIL_COMPOSER)
+    message = import_string(named)(email)
     attempts.stamp_attempt(email=email, message=message)  # a Message-ID per attempt (issue 22)
     return message
 
@@ -192,6 +194,7 @@ class _Job:
 
     def _sent(self, email):
         _mark(email, status=Status.SENT, sent_at=clock.now())
+        signals.send_after_commit(signals.mail_sent, sender=OutboundEmail, email=email)
         self.server.answered()
 
     def _session_refused(self, email, error):
@@ -314,6 +317,10 @@ def _record_failure(email, error):
         "giving up" if give_up else f"retry at {retry_at:%H:%M:%S}",
         _error_text(error),  # the class alone does not say what to mend
     )
-    if retry_at is not None:
+    if retry_at is None:
+        signals.send_after_commit(
+            signals.mail_failed, sender=OutboundEmail, email=email, error=_error_text(error)
+        )
+    else:
         wake_a_worker(not_before=retry_at)
     return retry_at

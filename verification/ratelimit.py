@@ -17,7 +17,6 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import connection, models
-from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
 from verification import clock
@@ -144,21 +143,11 @@ def spend(*hits: tuple[Scope, str]) -> int:
     return 0
 
 
-def client_ip(request: HttpRequest) -> str:
-    """The client as the per-client limits see it: the socket's address, or the one the last
-    trusted proxy saw; an IPv6 client is its /64 (VERIFICATION_IPV6_PREFIX), since one
-    household or server is handed a whole /64 and can pick any address in it."""
-    address = request.META.get("REMOTE_ADDR", "")
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        forwarded = [a for a in forwarded if a]
-        if len(forwarded) >= proxies:
-            address = forwarded[-proxies]
-    return client_network(address)
-
-
 def client_network(address: str) -> str:
+    """The client as the per-client limits key it: an IPv6 client is its /64
+    (VERIFICATION_IPV6_PREFIX), since one household or server is handed a whole /64 and can
+    pick any address in it. Which address is the client's is the site's to say (behind which
+    proxies): site_config/middleware.py."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

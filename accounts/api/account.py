@@ -19,7 +19,6 @@ from accounts.api.clients import SIGNED_IN, SessionOut, session_answer
 from accounts.api.refusals import LINK_MESSAGES, Refusal, Refused, bound, refused_code, refusing
 from accounts.api.signing_up import Mailed
 from verification.models import Purpose
-from verification.ratelimit import client_ip
 from verification.tokens import InvalidCode, InvalidLink, read_link_token
 
 router = Router(tags=["account"])
@@ -71,9 +70,7 @@ def request_email_change(request, body: EmailChangeIn):
     form = bound(EmailChangeForm, body, request=request)
     new_email = form.cleaned_data["new_email"]
     try:
-        email_change.request_email_change(
-            user=request.user, new_email=new_email, client_ip=client_ip(request)
-        )
+        email_change.request_email_change(user=request.user, new_email=new_email, client_ip=request.client_ip)
     except services.TooManyTries as refused:
         form.refuse_mail(refused)
         raise Refused.from_form(form) from None
@@ -99,7 +96,7 @@ def confirm_email_change(request, body: EmailCodeIn):
     user = request.user
     try:
         email_change.confirm_email_change(
-            user=user, code=form.cleaned_data["code"], client_ip=client_ip(request)
+            user=user, code=form.cleaned_data["code"], client_ip=request.client_ip
         )
     except (services.TooManyTries, InvalidCode) as refused:
         raise refused_code(form, refused) from None
@@ -111,7 +108,7 @@ def confirm_email_change(request, body: EmailCodeIn):
 
 @router.post("/email/resend", response={202: Mailed, **refusing(401)}, auth=SIGNED_IN)
 def resend_email_change_code(request):
-    email_change.resend_email_change_code(user=request.user, client_ip=client_ip(request))
+    email_change.resend_email_change_code(user=request.user, client_ip=request.client_ip)
     change = pending_change(request.user)
     return Status(202, {"resend_after": change["resend_after"] if change else 0})
 

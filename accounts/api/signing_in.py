@@ -14,7 +14,6 @@ from accounts.api.refusals import Refusal, Refused, bound, refused_code, refusin
 from accounts.forms import EmailForm, LoginForm, PasswordResetConfirmForm, SignInCodeForm
 from verification import clock
 from verification.models import Purpose
-from verification.ratelimit import client_ip
 from verification.tokens import InvalidCode
 
 router = Router(tags=["sign-in"])
@@ -107,7 +106,7 @@ def request_sign_in_code(request, body: EmailIn):
     """Mails a sign-in code; every address is answered alike."""
     sign_in_by_code_is_on()
     email = bound(EmailForm, body).cleaned_data["email"]
-    code_id = services.request_sign_in_code(email=email, client_ip=client_ip(request))
+    code_id = services.request_sign_in_code(email=email, client_ip=request.client_ip)
     return Status(202, SIGN_IN_CODE.answer(email, code_id))
 
 
@@ -132,7 +131,7 @@ def sign_in_with_code(request, body: CodeIn):
         user = services.sign_in_with_code(
             email=email,
             code=form.cleaned_data["code"],
-            client_ip=client_ip(request),
+            client_ip=request.client_ip,
             browser=SIGN_IN_CODE.browser(request, email=email, signed=body.request),
         )
     except (services.TooManyTries, InvalidCode) as refused:
@@ -150,7 +149,7 @@ def sign_in_with_code(request, body: CodeIn):
 def request_password_reset(request, body: EmailIn):
     """Mails a reset code; every address is answered alike."""
     email = bound(EmailForm, body).cleaned_data["email"]
-    code_id = services.request_password_reset(email=email, client_ip=client_ip(request))
+    code_id = services.request_password_reset(email=email, client_ip=request.client_ip)
     return Status(202, RESET_CODE.answer(email, code_id))
 
 
@@ -174,7 +173,7 @@ def reset_password(request, body: ResetIn):
             email=data["email"],
             code=data["code"],
             password=data["password1"],
-            client_ip=client_ip(request),
+            client_ip=request.client_ip,
             browser=RESET_CODE.browser(request, email=data["email"], signed=body.request),
         )
     except (services.TooManyTries, InvalidCode) as refused:

@@ -12,7 +12,6 @@ from accounts.api.refusals import LINK_MESSAGES, Refused, bound, refusing
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
 from verification import clock
 from verification.models import Purpose
-from verification.ratelimit import client_ip
 from verification.tokens import InvalidLink
 
 router = Router(tags=["sign-up"])
@@ -83,7 +82,7 @@ def sign_up(request, body: SignUpIn):
             username=data.get("username", ""),  # none when the site asks for none
             email=data["email"],
             password=data["password1"],
-            client_ip=client_ip(request),
+            client_ip=request.client_ip,
         )
     except services.UsernameTaken:
         form.username_taken()
@@ -103,7 +102,7 @@ def activate(request, body: ActivationIn):
     form = bound(ActivationForm, body)
     try:
         user = services.activate_account(
-            token=body.token, password=form.cleaned_data["password"], client_ip=client_ip(request)
+            token=body.token, password=form.cleaned_data["password"], client_ip=request.client_ip
         )
     except InvalidLink as refused:
         raise link_refused("activation", refused) from None
@@ -126,5 +125,5 @@ class EmailIn(Schema):
 def resend_activation(request, body: EmailIn):
     """Mails a new link if the address awaits activation; every address is answered alike."""
     email = bound(EmailForm, body).cleaned_data["email"]
-    services.resend_activation(email=email, client_ip=client_ip(request))
+    services.resend_activation(email=email, client_ip=request.client_ip)
     return Status(202, mailed(email, Purpose.ACTIVATION))

@@ -24,7 +24,6 @@ from accounts.addresses import shown_email
 from accounts.mail import mask_address
 from accounts.time_zone import TimeZoneForm, set_time_zone, time_zone_of
 from verification.models import Purpose
-from verification.ratelimit import client_ip
 from verification.tokens import InvalidCode, InvalidLink, read_link_token
 
 ACCOUNT = reverse_lazy("accounts:account")
@@ -58,7 +57,7 @@ class EmailChangeView(SignedInForm):
             email_change.request_email_change(
                 user=self.request.user,
                 new_email=form.cleaned_data["new_email"],
-                client_ip=client_ip(self.request),
+                client_ip=self.request.client_ip,
             )
         except services.TooManyTries as refused:
             form.refuse_mail(refused)
@@ -91,7 +90,7 @@ class EmailChangeCodeView(LoginRequiredMixin, FormView):
         user = self.request.user
         try:
             email_change.confirm_email_change(
-                user=user, code=form.cleaned_data["code"], client_ip=client_ip(self.request)
+                user=user, code=form.cleaned_data["code"], client_ip=self.request.client_ip
             )
         except (services.TooManyTries, InvalidCode) as refused:
             form.refuse_code(refused)
@@ -108,7 +107,7 @@ class EmailChangeCodeView(LoginRequiredMixin, FormView):
 
 class EmailChangeResendView(LoginRequiredMixin, View):
     def post(self, request):
-        email_change.resend_email_change_code(user=request.user, client_ip=client_ip(request))
+        email_change.resend_email_change_code(user=request.user, client_ip=request.client_ip)
         return redirect("accounts:email_change_code")
 
 

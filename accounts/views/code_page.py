@@ -6,7 +6,6 @@ from django.views.generic import FormView
 
 from accounts import known_browser, services
 from accounts.forms import EmailForm
-from verification.ratelimit import client_ip
 
 
 class CodeRequest(FormView):
@@ -16,7 +15,7 @@ class CodeRequest(FormView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
-        code_id = self.ask(email=email, client_ip=client_ip(self.request))
+        code_id = self.ask(email=email, client_ip=self.request.client_ip)
         response = super().form_valid(form)
         self.address_cookie.remember(response, email, code_id)
         return response

@@ -13,7 +13,6 @@ from accounts.forms import PasswordResetConfirmForm
 from accounts.views.address_cookie import RESET_ADDRESS
 from accounts.views.code_page import CodePage, CodeRequest
 from verification.models import Purpose
-from verification.ratelimit import client_ip
 from verification.tokens import InvalidCode
 
 
@@ -40,7 +39,7 @@ class PasswordResetConfirmView(CodePage, FormView):
                 email=data["email"],
                 code=data["code"],
                 password=data["password1"],
-                client_ip=client_ip(self.request),
+                client_ip=self.request.client_ip,
                 browser=self.browser(),
             )
         except (services.TooManyTries, InvalidCode) as refused:

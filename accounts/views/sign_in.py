@@ -17,7 +17,6 @@ from accounts.views.address_cookie import SIGN_IN_ADDRESS
 from accounts.views.code_page import CodePage, CodeRequest
 from accounts.views.signed_in import SignedInGoToAccount
 from verification.models import Purpose
-from verification.ratelimit import client_ip
 from verification.tokens import InvalidCode
 
 
@@ -63,7 +62,7 @@ class SignInCodeView(LoginByCodeEnabled, CodePage, auth_views.RedirectURLMixin, 
             user = services.sign_in_with_code(
                 email=form.cleaned_data["email"],
                 code=form.cleaned_data["code"],
-                client_ip=client_ip(self.request),
+                client_ip=self.request.client_ip,
                 browser=self.browser(),
             )
         except (services.TooManyTries, InvalidCode) as refused:

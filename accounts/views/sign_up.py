@@ -14,7 +14,6 @@ from django.views.generic import FormView, TemplateView
 from accounts import delivery_notice, services
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
 from accounts.views.signed_in import SignedInGoToAccount
-from verification.ratelimit import client_ip
 from verification.tokens import InvalidLink, read_activation_token
 
 
@@ -33,7 +32,7 @@ class SignUpView(SignedInGoToAccount, FormView):
                 username=data.get("username", ""),  # none when the site asks for none
                 email=data["email"],
                 password=data["password1"],
-                client_ip=client_ip(self.request),
+                client_ip=self.request.client_ip,
                 language=self.request.LANGUAGE_CODE,
             )
         except services.UsernameTaken:
@@ -74,7 +73,7 @@ class ActivateView(TemplateView):
             return self.show(token, form)
         try:
             user = services.activate_account(
-                token=token, password=form.cleaned_data["password"], client_ip=client_ip(request)
+                token=token, password=form.cleaned_data["password"], client_ip=request.client_ip
             )
         except InvalidLink as refused:
             return self.refuse(refused)
@@ -113,5 +112,5 @@ class ResendActivationView(FormView):
         return {"email": self.request.GET.get("email", "")}
 
     def form_valid(self, form):
-        services.resend_activation(email=form.cleaned_data["email"], client_ip=client_ip(self.request))
+        services.resend_activation(email=form.cleaned_data["email"], client_ip=self.request.client_ip)
         return super().form_valid(form)
