@@ -27,6 +27,7 @@ NOT_OUR_CODE = {
     "never_cache",
     "select_for_update",
     "transaction.atomic",
+    "transaction.on_commit",
     "transaction_mode",
     "username__iexact",
     "email.utils.make_msgid",
