@@ -33,6 +33,7 @@ from verification.tokens import (
     guess_code,
     guess_wait,
     last_code_challenge,
+    lock_wrong_guesses,
     open_code_challenge,
     read_activation_token,
     revoke_secrets,
@@ -431,20 +432,28 @@ def guess_code_bounded(
     known_here: bool = False,
 ) -> None:
     """Spend one guess at `challenge`, within the bound on wrong codes at `address` across
-    all its codes (docs/security.md, "Guessing codes"); raise as guess_code_at_address."""
-    # The asker skips the waits only while its code still takes its guesses: past that, its
-    # guesses are anyone's (else one mail would buy endless quick guesses).
-    asking = asked_here and challenge is not None and challenge.takes_guesses(by_the_asker=True)
-    try:
-        guess_wait(address=address, waits_apply=not (asking or known_here), limit_applies=not known_here)
-    except TooManyGuesses as refused:
-        raise CodesClosed() if refused.seconds is None else TooManyTries(refused.seconds) from None
-    try:
-        guess_code(challenge=challenge, user=user, code=code, bound_to=bound_to, by_the_asker=asked_here)
-    except InvalidCode as refused:
-        count_wrong_guess(address=address)
-        raise refused if asked_here else InvalidCode.unexplained() from None
-    forget_wrong_guesses(address=address)
+    all its codes (docs/security.md, "Guessing codes"); raise as guess_code_at_address. The
+    count at the address is locked while the guess is weighed, spent and counted."""
+    refused: Exception | None = None
+    with transaction.atomic():
+        lock_wrong_guesses(address=address)
+        if challenge is not None:  # as it is now, under the lock (a parallel guess may have spent it)
+            challenge = OneTimeSecret.objects.filter(pk=challenge.pk).first()
+        # The asker skips the waits only while its code still takes its guesses: past that,
+        # its guesses are anyone's (else one mail would buy endless quick guesses).
+        asking = asked_here and challenge is not None and challenge.takes_guesses(by_the_asker=True)
+        try:
+            guess_wait(address=address, waits_apply=not (asking or known_here), limit_applies=not known_here)
+            guess_code(challenge=challenge, user=user, code=code, bound_to=bound_to, by_the_asker=asked_here)
+        except TooManyGuesses as wait:
+            refused = CodesClosed() if wait.seconds is None else TooManyTries(wait.seconds)
+        except InvalidCode as wrong:
+            count_wrong_guess(address=address)
+            refused = wrong if asked_here else InvalidCode.unexplained()
+        else:
+            forget_wrong_guesses(address=address)
+    if refused is not None:  # raised once the transaction is committed: the try counts
+        raise refused
 
 
 def set_new_password(*, user: User, password: str, by_code: bool = False) -> None:

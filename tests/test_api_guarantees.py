@@ -243,3 +243,28 @@ def test_the_token_header_means_nothing_outside_the_api(user):
     )
 
     assert posted.status_code == 403  # the pages' CSRF check still holds
+
+
+def test_an_address_changes_countdown_is_the_clients_own_not_the_new_addresss(
+    user, deliver, mailoutbox, time_machine
+):
+    # Found by an attacker helper: the countdown was the new address's allowance, which any
+    # signed-in client could poll to see when someone asked for mail to it.
+    busy, quiet = "watched@example.org", "quiet@example.org"
+    for tag in range(4):  # anyone's requests for the inbox, mailing nobody (no account there)
+        deliver(ApiClient(app=True).post, "/password-reset", {"email": f"watched+{tag}@example.org"})
+        time_machine.advance(seconds=61)  # past the inbox's cooldown
+
+    def countdowns(new_email):
+        client = ApiClient(app=True)
+        client.post("/session", {"username": user.username, "password": PASSWORD})
+        asked = deliver(client.post, "/account/email", {"new_email": new_email, "current_password": PASSWORD})
+        return asked.json()["resend_after"], client.get("/account").json()["pending_change"]["resend_after"]
+
+    assert countdowns(busy) == countdowns(quiet)
+
+
+def test_a_session_token_that_is_no_key_at_all_is_no_session(db):
+    answer = ApiClient(app=True).get("/session", HTTP_X_SESSION_TOKEN="abcdefgh\x00ijklmnop")
+
+    assert answer.status_code == 401  # not signed in, like any client without a session

@@ -15,7 +15,7 @@ from tests import helpers
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import wrong_code
 from verification import delivery, ratelimit, tokens
-from verification.models import OneTimeSecret, OutboundEmail, Purpose
+from verification.models import FailedGuesses, OneTimeSecret, OutboundEmail, Purpose
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -295,3 +295,25 @@ def test_thirty_two_parallel_wrong_current_passwords_check_at_most_the_limit(set
     )
 
     assert len(checked) <= 5
+
+
+def test_parallel_wrong_codes_wait_as_if_they_came_one_after_another():
+    # Found by an attacker helper: the wait was read before any parallel guess was counted,
+    # so a burst went through each wait, and a few bursts closed an address in minutes.
+    from accounts import services as account_services
+
+    user = UserFactory()
+    account_services.request_password_reset(email=user.email, client_ip="203.0.113.90")
+    FailedGuesses.objects.update_or_create(
+        address_key=tokens.address_key(user.email), defaults={"count": 10, "last_at": "2000-01-01T00:00Z"}
+    )
+
+    def guess():
+        account_services.reset_password_with_code(
+            email=user.email, code="000000", password="a-brand-new-passphrase", client_ip="203.0.113.91"
+        )
+
+    results = in_parallel(20, guess)
+
+    assert sum(isinstance(r, tokens.InvalidCode) for r in results) == 1  # the rest wait
+    assert FailedGuesses.objects.get().count == 11

@@ -184,6 +184,17 @@ def guess_code(
         raise InvalidCode.dead()  # a parallel right guess got there first
 
 
+def lock_wrong_guesses(*, address: str) -> None:
+    """Lock the count of wrong codes at `address` (made if there is none) for the current
+    transaction: parallel guesses are then weighed against it one after another, where each
+    would otherwise read "no wait yet" before any was counted."""
+    key = address_key(address)
+    FailedGuesses.objects.bulk_create(
+        [FailedGuesses(address_key=key, count=0, last_at=clock.now())], ignore_conflicts=True
+    )
+    list(FailedGuesses.objects.select_for_update().filter(address_key=key).values_list("pk"))
+
+
 def guess_wait(*, address: str, waits_apply: bool = True, limit_applies: bool = True) -> None:
     """Raise TooManyGuesses when a guess at `address`'s codes must wait (from the
     VERIFICATION_GUESSES_BEFORE_WAITS-th wrong one since the last right one, doubling from a

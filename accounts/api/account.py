@@ -18,6 +18,7 @@ from accounts.account_forms import (
 from accounts.api.clients import SIGNED_IN, SessionOut, session_answer
 from accounts.api.refusals import LINK_MESSAGES, Refusal, Refused, bound, refused_code, refusing
 from accounts.api.signing_up import Mailed
+from verification import clock
 from verification.models import Purpose
 from verification.tokens import InvalidCode, InvalidLink, read_link_token
 
@@ -47,7 +48,8 @@ def pending_change(user) -> dict | None:
     change = user.email_changes.pending().first()
     if change is None:
         return None
-    wait = services.seconds_until_next_mail(email=change.new_email, purpose=Purpose.EMAIL_CHANGE)
+    # This client's own cooldown: the new address's would tell how much mail it got lately.
+    wait = services.resend_wait(asked_at=change.requested_at.timestamp())
     return {"new_email": change.new_email, "requested_at": change.requested_at, "resend_after": wait}
 
 
@@ -74,9 +76,7 @@ def request_email_change(request, body: EmailChangeIn):
     except services.TooManyTries as refused:
         form.refuse_mail(refused)
         raise Refused.from_form(form) from None
-    return Status(
-        202, {"resend_after": services.seconds_until_next_mail(email=new_email, purpose=Purpose.EMAIL_CHANGE)}
-    )
+    return Status(202, {"resend_after": services.resend_wait(asked_at=clock.now().timestamp())})
 
 
 class EmailCodeIn(Schema):

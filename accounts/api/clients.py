@@ -45,7 +45,8 @@ class SessionFromTokenOrCookie(SessionMiddleware):
         request.COOKIES = {}
         # An unknown or malformed key loads an empty session, and saving it makes a new key:
         # a client cannot choose its own (no session fixation).
-        request.session = self.SessionStore(token or None)
+        # (A key is letters and digits: anything else, a NUL byte say, is no key at all.)
+        request.session = self.SessionStore(token if token.isalnum() else None)
         request._dont_enforce_csrf_checks = True
 
     def process_view(self, request, view, args, kwargs):

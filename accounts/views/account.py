@@ -74,9 +74,9 @@ class EmailChangeCodeView(LoginRequiredMixin, FormView):
 
     def get_context_data(self, **kwargs):
         pending = self.request.user.email_changes.pending().first()
-        wait = pending and services.seconds_until_next_mail(
-            email=pending.new_email, purpose=Purpose.EMAIL_CHANGE
-        )
+        # This person's own cooldown, from when they asked: the new address's would tell them
+        # how much mail it got lately from anyone (found by an attacker helper).
+        wait = pending and services.resend_wait(asked_at=pending.requested_at.timestamp())
         # The typed address is mailed whatever its account state: saying it bounced tells
         # nothing about accounts (accounts/delivery_notice.py).
         undelivered = pending and delivery_notice.undelivered_notice(
