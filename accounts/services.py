@@ -141,14 +141,6 @@ def resend_wait(*, asked_at: float) -> int:
     return max(0, math.ceil(asked_at + settings.VERIFICATION_MAIL_COOLDOWN - clock.now().timestamp()))
 
 
-def seconds_until_next_mail(*, email: str, purpose: str) -> int:
-    """How long before a mail of `purpose` to `email` is allowed again (0: now)."""
-    return max(
-        ratelimit.seconds_until_allowed(scope, key)
-        for scope, key in _address_allowance(email=email, purpose=purpose)
-    )
-
-
 def register_user(*, username: str, email: str, password: str, client_ip: str, language: str = "") -> None:
     """Create an inactive account and mail its activation link. An address whose account was
     never activated is taken over by the new sign-up (its owner has not proven it); an

@@ -109,7 +109,8 @@ def test_limits_live_in_the_database_keyed_by_digest(user, deliver, client):
     assert {b.scope for b in buckets} == {"request_from_client", "mail_cooldown", "mail_to_address"}
     for bucket in buckets:
         assert user.email not in bucket.key and "127.0.0.1" not in bucket.key
-    assert services.seconds_until_next_mail(email=user.email, purpose=Purpose.PASSWORD_RESET) == 60
+    cooldown = (ratelimit.Scope.MAIL_COOLDOWN, f"{Purpose.PASSWORD_RESET}:{user.email}")
+    assert ratelimit.seconds_until_allowed(*cooldown) == 60
 
 
 def test_the_one_minute_cooldown_is_per_kind_of_mail(client, db, deliver, mailoutbox):
