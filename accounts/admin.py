@@ -6,9 +6,7 @@ from django.utils.translation import ngettext
 from accounts import services
 from accounts.forms import AdminLoginForm
 from accounts.models import EmailChange, User
-from verification.models import OutboundEmail, Purpose
-
-Kind = OutboundEmail.Kind
+from accounts.vocabulary import MailKind, Purpose
 
 # The admin's sign-in page is throttled like the site's.
 admin.site.login_form = AdminLoginForm
@@ -33,12 +31,12 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description=_("Send an activation link again"), permissions=["change"])
     def send_activation_link(self, request, queryset):
         waiting = [user for user in queryset if user.awaits_activation]
-        self._send(request, waiting, Kind.ACTIVATION, Purpose.ACTIVATION)
+        self._send(request, waiting, MailKind.ACTIVATION, Purpose.ACTIVATION)
 
     @admin.action(description=_("Send a password reset code"), permissions=["change"])
     def send_password_reset_code(self, request, queryset):
         recovering = [user for user in queryset if services.may_recover(user)]
-        self._send(request, recovering, Kind.PASSWORD_RESET, Purpose.PASSWORD_RESET)
+        self._send(request, recovering, MailKind.PASSWORD_RESET, Purpose.PASSWORD_RESET)
 
     def _send(self, request, users, kind, purpose):
         sent = sum(services.mail_from_staff(user=user, kind=kind, purpose=purpose) for user in users)

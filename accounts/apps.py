@@ -6,4 +6,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
-        from accounts import known_browser, language  # noqa: F401  (connect their sign-in receivers)
+        from accounts import known_browser, language, vocabulary  # noqa: F401  (connect their sign-in receivers)
+
+        vocabulary.register()

@@ -20,14 +20,13 @@ from accounts import signals
 from accounts.models import EmailChange, User, email_change_code_key
 from accounts.services import (
     AccountChanged,
-    Kind,
     TooManyTries,
     guess_code_bounded,
     lock_unchanged,
     spend_mail_allowance,
 )
+from accounts.vocabulary import MailKind, Purpose
 from verification import clock, ratelimit
-from verification.models import Purpose
 from verification.outbox import queue_email
 from verification.ratelimit import Scope
 from verification.tokens import (
@@ -83,10 +82,10 @@ def _mail_the_new_address(change: EmailChange) -> None:
     )
     if taken:
         # To the address asked for (the holder's own, or one held for its undo).
-        queue_email(user=holder, kind=Kind.EMAIL_IN_USE, to_address=change.new_email, secret=challenge)
+        queue_email(user=holder, kind=MailKind.EMAIL_IN_USE, to_address=change.new_email, secret=challenge)
     else:
         queue_email(
-            user=change.user, kind=Kind.EMAIL_CHANGE_CODE, to_address=change.new_email, secret=challenge
+            user=change.user, kind=MailKind.EMAIL_CHANGE_CODE, to_address=change.new_email, secret=challenge
         )
 
 
@@ -124,8 +123,8 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
         _move(user, to=change.new_email)
         change.completed_at = clock.now()
         change.save(update_fields=["completed_at"])
-        queue_email(user=user, kind=Kind.EMAIL_CHANGED, to_address=change.old_email)
-        queue_email(user=user, kind=Kind.EMAIL_CONFIRMED)
+        queue_email(user=user, kind=MailKind.EMAIL_CHANGED, to_address=change.old_email)
+        queue_email(user=user, kind=MailKind.EMAIL_CONFIRMED)
         signals.tell_integrators(signals.address_proven, user=user, how="change")
         signals.tell_integrators(
             signals.email_changed, user=user, old_email=change.old_email, new_email=change.new_email
@@ -155,7 +154,7 @@ def undo_email_change(*, token: str, password: str) -> User:
             _move(user, to=change.old_email, password_hash=password_hash)
         # The undo link is a takeover credential for the old mailbox's reader: the address it
         # takes the account from hears of its use.
-        queue_email(user=user, kind=Kind.EMAIL_CHANGE_UNDONE, to_address=replaced)
+        queue_email(user=user, kind=MailKind.EMAIL_CHANGE_UNDONE, to_address=replaced)
         user.email_changes.filter(completed_at__gte=change.completed_at, undone_at=None).update(
             undone_at=clock.now()
         )

@@ -17,10 +17,8 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.addresses import shown_email
 from accounts.language import mail_language
 from accounts.models import EmailChange, email_change_code_key
+from accounts.vocabulary import MailKind, Purpose
 from verification import tokens
-from verification.models import OutboundEmail, Purpose
-
-Kind = OutboundEmail.Kind
 
 
 def _link(path):
@@ -39,7 +37,7 @@ def _page(name, path, **fields):
 
 
 def _activation_context(email):
-    token = tokens.issue_activation_token(user=email.user)
+    token = tokens.issue_link_token(user=email.user, purpose=Purpose.ACTIVATION)
     return {
         "activation_url": _page("activate", reverse("accounts:activate", args=[token]), token=token),
         "valid_hours": settings.VERIFICATION_ACTIVATION_TTL // 3600,
@@ -137,16 +135,16 @@ def _account_exists_context(email):
 
 
 CONTEXT_FOR_KIND = {
-    Kind.ACTIVATION: _activation_context,
-    Kind.ACCOUNT_EXISTS: _account_exists_context,
-    Kind.PASSWORD_RESET: _password_reset_context,
-    Kind.LOGIN_CODE: _login_code_context,
-    Kind.PASSWORD_CHANGED: _sign_in_context,
-    Kind.EMAIL_CHANGE_CODE: _email_change_code_context,
-    Kind.EMAIL_IN_USE: _sign_in_context,
-    Kind.EMAIL_CHANGED: _email_changed_context,
-    Kind.EMAIL_CONFIRMED: _sign_in_context,
-    Kind.EMAIL_CHANGE_UNDONE: _email_change_undone_context,
+    MailKind.ACTIVATION: _activation_context,
+    MailKind.ACCOUNT_EXISTS: _account_exists_context,
+    MailKind.PASSWORD_RESET: _password_reset_context,
+    MailKind.LOGIN_CODE: _login_code_context,
+    MailKind.PASSWORD_CHANGED: _sign_in_context,
+    MailKind.EMAIL_CHANGE_CODE: _email_change_code_context,
+    MailKind.EMAIL_IN_USE: _sign_in_context,
+    MailKind.EMAIL_CHANGED: _email_changed_context,
+    MailKind.EMAIL_CONFIRMED: _sign_in_context,
+    MailKind.EMAIL_CHANGE_UNDONE: _email_change_undone_context,
 }
 
 

@@ -19,15 +19,16 @@ from django.db import IntegrityError, transaction
 
 from accounts import addresses, known_browser, signals
 from accounts.models import User, UsernameClaim
+from accounts.vocabulary import MailKind, Purpose
 from verification import clock, ratelimit
-from verification.models import OneTimeSecret, OutboundEmail, Purpose
+from verification.models import OneTimeSecret
 from verification.outbox import queue_email
 from verification.ratelimit import Scope
 from verification.tokens import (
     InvalidCode,
     InvalidLink,
     TooManyGuesses,
-    consume_activation_token,
+    consume_link_token,
     count_wrong_guess,
     forget_wrong_guesses,
     guess_code,
@@ -35,11 +36,9 @@ from verification.tokens import (
     last_code_challenge,
     lock_wrong_guesses,
     open_code_challenge,
-    read_activation_token,
+    read_link_token,
     revoke_secrets,
 )
-
-Kind = OutboundEmail.Kind
 
 
 class TooManyTries(Exception):
@@ -191,11 +190,11 @@ def _sign_up(*, username: str, email: str, password_hash: str, language: str) ->
         user = User.objects.create(
             username=username, email=email, password=password_hash, is_active=False, language=language
         )
-        queue_email(user=user, kind=Kind.ACTIVATION)
+        queue_email(user=user, kind=MailKind.ACTIVATION)
         signals.tell_integrators(signals.user_signed_up, user=user)
     elif owner.email != email:
         # Held for the undo of a change away from it: told there, with the way back.
-        queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS, to_address=email)
+        queue_email(user=owner, kind=MailKind.ACCOUNT_EXISTS, to_address=email)
     elif owner.awaits_activation:
         # Whoever signed up before never proved the address: the new sign-up replaces theirs,
         # and their link dies now.
@@ -203,10 +202,10 @@ def _sign_up(*, username: str, email: str, password_hash: str, language: str) ->
         owner.language = language
         owner.save(update_fields=["username", "password", "date_joined", "language"])
         revoke_secrets(user=owner, purpose=Purpose.ACTIVATION)
-        queue_email(user=owner, kind=Kind.ACTIVATION)
+        queue_email(user=owner, kind=MailKind.ACTIVATION)
         signals.tell_integrators(signals.user_signed_up, user=owner)
     else:
-        queue_email(user=owner, kind=Kind.ACCOUNT_EXISTS)
+        queue_email(user=owner, kind=MailKind.ACCOUNT_EXISTS)
 
 
 def _claim_username(username: str) -> None:
@@ -232,7 +231,7 @@ def resend_activation(*, email: str, client_ip: str) -> None:
         return
     user = User.objects.get_by_email(email)
     awaits = user is not None and user.awaits_activation
-    queue_email(user=user if awaits else None, kind=Kind.ACTIVATION)
+    queue_email(user=user if awaits else None, kind=MailKind.ACTIVATION)
 
 
 class WrongPassword(Exception):
@@ -260,15 +259,26 @@ def spend_session_allowance(*, user: User) -> int:
     return ratelimit.hit(Scope.NEW_SESSION_FOR_ACCOUNT, f"{user.pk}:{user.get_session_auth_hash()}")
 
 
+def read_activation_link(token: str) -> OneTimeSecret:
+    """The usable activation row behind `token`, without spending it; the link of an account
+    that is active by now reads as used."""
+    row, _ = read_link_token(token, purpose=Purpose.ACTIVATION)
+    if row.user is None or row.user.is_active:  # a link always has its user
+        raise InvalidLink("used")
+    return row
+
+
 def activate_account(*, token: str, password: str, client_ip: str) -> User:
     """Spend the activation link and let its user sign in. The link proves the mailbox; the
     password proves this is the sign-up its reader made, not one a stranger made with their
     address (which the reader might activate by following the mail). Wrong passwords count
     against the client like wrong passwords at sign-in."""
-    signed_up = cast(User, read_activation_token(token).user)
+    signed_up = cast(User, read_activation_link(token).user)
     verify_password_counting_failures(user=signed_up, password=password, client_ip=client_ip)
     with transaction.atomic():
-        user = cast(User, consume_activation_token(token))
+        user = cast(User, consume_link_token(token, purpose=Purpose.ACTIVATION)[0])
+        if user.is_active:  # proven some other way (a reset code) since it was read
+            raise InvalidLink("used")
         if User.objects.get_by_email(user.email) != user:  # held for another account's undo
             raise InvalidLink("expired")
         _prove_address(user)
@@ -302,7 +312,7 @@ def request_password_reset(*, email: str, client_ip: str) -> str:
         return refused_code_id()
     user = User.objects.get_by_email(email)
     return _mail_code(
-        email=email, purpose=Purpose.PASSWORD_RESET, kind=Kind.PASSWORD_RESET, user=_if(may_recover, user)
+        email=email, purpose=Purpose.PASSWORD_RESET, kind=MailKind.PASSWORD_RESET, user=_if(may_recover, user)
     )
 
 
@@ -352,9 +362,9 @@ def request_sign_in_code(*, email: str, client_ip: str) -> str:
     if awaits:
         # A code row all the same, which no account may use: the same work, and the code page
         # answers alike. The mail carries the activation link instead.
-        return _mail_code(email=email, purpose=Purpose.LOGIN, kind=Kind.ACTIVATION, user=None, to=user)
+        return _mail_code(email=email, purpose=Purpose.LOGIN, kind=MailKind.ACTIVATION, user=None, to=user)
     return _mail_code(
-        email=email, purpose=Purpose.LOGIN, kind=Kind.LOGIN_CODE, user=_if(may_sign_in_by_code, user)
+        email=email, purpose=Purpose.LOGIN, kind=MailKind.LOGIN_CODE, user=_if(may_sign_in_by_code, user)
     )
 
 
@@ -466,5 +476,5 @@ def set_new_password(*, user: User, password: str, by_code: bool = False) -> Non
         if by_code:
             _prove_address(user)
         revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)
-        queue_email(user=user, kind=Kind.PASSWORD_CHANGED)
+        queue_email(user=user, kind=MailKind.PASSWORD_CHANGED)
         signals.tell_integrators(signals.password_changed, user=user)

@@ -222,10 +222,10 @@ VERIFICATION_BOUNCE_IMAP_URL = env("VERIFICATION_BOUNCE_IMAP_URL", default="")
 # e.g. ANYMAIL=MAILGUN_API_KEY=…,MAILGUN_SENDER_DOMAIN=mg.example.org,MAILGUN_WEBHOOK_SIGNING_KEY=…
 ANYMAIL = env.dict("ANYMAIL", default={})
 
-# What the delivery job calls to write each mail: the accounts app words its own mail. A host
-# project gives a kind a composer of its own (OutboundEmail -> EmailMessage) by the kind's
-# name, e.g. {"password_reset": "myproject.mail.compose_reset"}; the rest keep this one.
-VERIFICATION_MAIL_COMPOSER = "accounts.mail.compose"
+# What the delivery job calls to write each mail: each kind names its composer when the app
+# registers it (accounts/vocabulary.py). A host project gives a kind a composer of its own
+# (OutboundEmail -> EmailMessage) by the kind's name, e.g.
+# {"password_reset": "myproject.mail.compose_reset"}; the rest keep theirs.
 VERIFICATION_MAIL_COMPOSERS: dict[str, str] = {}
 
 # Delivery (verification/delivery.py): retries with exponential backoff and jitter, starting at

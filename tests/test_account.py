@@ -11,10 +11,11 @@ from django.urls import reverse
 
 from accounts import email_change, services
 from accounts.models import User
+from accounts.vocabulary import Purpose
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import link_in, mailed_code, path_of, signs_in, wrong_code
 from tests.test_enumeration import comparable
-from verification.models import OneTimeSecret, Purpose
+from verification.models import OneTimeSecret
 from verification.tokens import InvalidCode
 
 ACCOUNT = reverse("accounts:account")

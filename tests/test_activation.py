@@ -1,9 +1,10 @@
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.vocabulary import Purpose
 from tests.factories import UserFactory
 from tests.helpers import activate, activation_path, sign_up
-from verification.models import OneTimeSecret, Purpose
+from verification.models import OneTimeSecret
 
 
 def test_opening_the_link_changes_nothing_until_confirmed(client, db, deliver, mailoutbox):

@@ -9,11 +9,12 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.vocabulary import Purpose
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import link_in, path_of
 from tests.test_account import NEW_PASSWORD, move_to, undo
 from tests.test_squatting import sign_up
-from verification.tokens import issue_activation_token
+from verification.tokens import issue_link_token
 
 OWNER_CHOSEN = "owners-chosen-passphrase-7"
 
@@ -85,7 +86,9 @@ def test_no_code_for_a_held_address_reaches_another_account(user, moved_away, de
     # An unproven sign-up made before the hold existed (or by any other way in).
     owners_address, link = moved_away
     squatter = UserFactory(username="old-squatter", email=owners_address, awaiting_activation=True)
-    its_link = reverse("accounts:activate", args=[issue_activation_token(user=squatter)])
+    its_link = reverse(
+        "accounts:activate", args=[issue_link_token(purpose=Purpose.ACTIVATION, user=squatter)]
+    )
     since = len(mailoutbox)
 
     for url in ("accounts:password_reset", "accounts:login_code_request", "accounts:resend_activation"):

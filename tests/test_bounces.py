@@ -47,6 +47,7 @@ def sent_to(address, smtp_sink):
         ("postfix-remote-550.eml", "lin@bounce.example", "550 5.1.1 <lin@bounce.example>: Recipient address"),
         ("postfix-unknown-local-user.eml", "nosuchuser@verify.example.org", 'unknown user: "nosuchuser"'),
         ("163-coremail.eml", "lin@163.con", "550 DNS query error"),
+        ("163-coremail-as-sampled.eml", "lin@163.com", "550 User not found"),
     ],
 )
 def test_a_permanent_bounce_marks_the_mail_bounced_and_suppresses_its_address(

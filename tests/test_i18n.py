@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
+from accounts.vocabulary import Purpose
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import activation_path, link_in, mailed_code, path_of
 from tests.test_account import undo_token
@@ -92,7 +93,7 @@ def pages(request, db, time_machine):
     client = Client(**BROWSERS[request.param])
     waiting = UserFactory(awaiting_activation=True)
     active = UserFactory(username="张三", email="zhang3@example.com")  # a name that is no English word
-    token = tokens.issue_activation_token(user=waiting)
+    token = tokens.issue_link_token(purpose=Purpose.ACTIVATION, user=waiting)
     bad = {"password1": "a", "password2": "b"}
     return {
         "home": client.get("/"),

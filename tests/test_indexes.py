@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import email_change, services
 from accounts.models import EmailChange, User
+from accounts.vocabulary import Purpose
 from tests.helpers import guess, issue_code
 from verification import ratelimit
 from verification.delivery import _claim_batch
-from verification.models import Purpose
 from verification.tokens import InvalidCode
 
 pytestmark = pytest.mark.skipif(

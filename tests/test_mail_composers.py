@@ -1,6 +1,6 @@
 """The composer is an extension point (issue 23): a host project words a kind of mail its own
 way by naming its composer in VERIFICATION_MAIL_COMPOSERS; every other kind keeps the site's
-(VERIFICATION_MAIL_COMPOSER), and a misnamed composer is said at start."""
+(the one its kind was registered with), and a misnamed composer is said at start."""
 
 from django.core.mail import EmailMessage
 from django.urls import reverse

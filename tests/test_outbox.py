@@ -9,23 +9,26 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 from django_q.signing import SignedPackage
 
+from accounts.vocabulary import MailKind
 from harness.smtp_sink import SilentServer, free_port, text_body
 from tests.conftest import deliver_until_none_is_due, use_smtp_server
 from tests.factories import UserFactory
 from tests.helpers import ask_for_code
-from verification import delivery, outbox, sendrate
+from verification import delivery, outbox, registry, sendrate
 from verification.models import OneTimeSecret, OutboundEmail, SendAllowance
 
 Status = OutboundEmail.Status
-Kind = OutboundEmail.Kind
 
 
-def record_for(user, kind=Kind.PASSWORD_CHANGED, **fields):
-    return OutboundEmail(user=user, kind=kind, **fields)
+def record_for(user, kind=MailKind.PASSWORD_CHANGED, **fields):
+    """The row `queue_email` would write, unsaved (for bulk_create), with no worker woken."""
+    return OutboundEmail(user=user, kind=kind, priority=registry.mail_kind(kind).priority, **fields)
 
 
-def record(user, kind=Kind.PASSWORD_CHANGED, **fields):
-    return OutboundEmail.objects.create(user=user, kind=kind, **fields)
+def record(user, kind=MailKind.PASSWORD_CHANGED, **fields):
+    email = record_for(user, kind, **fields)
+    email.save()
+    return email
 
 
 def test_a_reset_mail_has_text_and_html_with_the_code_and_a_site_url_link(
@@ -113,34 +116,38 @@ def test_codes_and_links_are_claimed_before_notices_queued_earlier(
     # One session, so that mail arrives in the order it was claimed (with two, a notice claimed
     # after the last code may overtake it on the other session).
     settings.VERIFICATION_SMTP_CONNECTIONS = 1
-    notices = [Kind.EMAIL_CONFIRMED, Kind.ACCOUNT_EXISTS] * 10
+    notices = [MailKind.EMAIL_CONFIRMED, MailKind.ACCOUNT_EXISTS] * 10
     OutboundEmail.objects.bulk_create(record_for(user, kind) for kind in notices)
-    OutboundEmail.objects.bulk_create(record_for(user, kind) for kind in [Kind.PASSWORD_RESET] * 3)
-    record(user, Kind.ACTIVATION)
+    OutboundEmail.objects.bulk_create(record_for(user, kind) for kind in [MailKind.PASSWORD_RESET] * 3)
+    record(user, MailKind.ACTIVATION)
 
     deliver_until_none_is_due()
 
     kinds = dict(OutboundEmail.objects.values_list("message_id", "kind"))
     arrived = [kinds[message["Message-ID"]] for message in smtp_sink.wait_for(24)]
-    assert sorted(arrived[:4]) == [Kind.ACTIVATION] + [Kind.PASSWORD_RESET] * 3
-    assert set(arrived[4:]) == {Kind.EMAIL_CONFIRMED, Kind.ACCOUNT_EXISTS}
+    assert sorted(arrived[:4]) == [MailKind.ACTIVATION] + [MailKind.PASSWORD_RESET] * 3
+    assert set(arrived[4:]) == {MailKind.EMAIL_CONFIRMED, MailKind.ACCOUNT_EXISTS}
 
 
 def test_security_notices_are_claimed_as_soon_as_codes_before_other_notices_queued_earlier(user):
-    OutboundEmail.objects.bulk_create(record_for(user, Kind.ACCOUNT_EXISTS) for _ in range(3))
-    for kind in [Kind.EMAIL_CHANGED, Kind.PASSWORD_RESET, Kind.PASSWORD_CHANGED]:
+    OutboundEmail.objects.bulk_create(record_for(user, MailKind.ACCOUNT_EXISTS) for _ in range(3))
+    for kind in [MailKind.EMAIL_CHANGED, MailKind.PASSWORD_RESET, MailKind.PASSWORD_CHANGED]:
         record(user, kind)
 
     batch, _ = delivery._claim_batch(3)
 
-    assert [email.kind for email in batch] == [Kind.EMAIL_CHANGED, Kind.PASSWORD_RESET, Kind.PASSWORD_CHANGED]
+    assert [email.kind for email in batch] == [
+        MailKind.EMAIL_CHANGED,
+        MailKind.PASSWORD_RESET,
+        MailKind.PASSWORD_CHANGED,
+    ]
 
 
 def test_requests_about_addresses_without_an_account_never_hold_back_a_notice(user, settings):
     # 240 anonymous reset requests, queued before the notice that carries the undo link.
     settings.VERIFICATION_MAIL_RATE = 1
-    OutboundEmail.objects.bulk_create(record_for(None, Kind.PASSWORD_RESET) for _ in range(240))
-    notice = record(user, Kind.EMAIL_CHANGED)
+    OutboundEmail.objects.bulk_create(record_for(None, MailKind.PASSWORD_RESET) for _ in range(240))
+    notice = record(user, MailKind.EMAIL_CHANGED)
 
     batch, _ = delivery._claim_batch(8)
 
@@ -150,7 +157,7 @@ def test_requests_about_addresses_without_an_account_never_hold_back_a_notice(us
 
 def test_mail_without_a_recipient_takes_no_send_from_the_cap(user, settings):
     settings.VERIFICATION_MAIL_RATE = 1
-    OutboundEmail.objects.bulk_create(record_for(None, Kind.LOGIN_CODE) for _ in range(5))
+    OutboundEmail.objects.bulk_create(record_for(None, MailKind.LOGIN_CODE) for _ in range(5))
 
     assert delivery._claim_batch(8) == ([], 0)
     assert SendAllowance.objects.get().tokens == 1  # still full

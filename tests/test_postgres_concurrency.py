@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
+from accounts.vocabulary import Purpose
 from tests import helpers
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import wrong_code
 from verification import delivery, ratelimit, tokens
-from verification.models import FailedGuesses, OneTimeSecret, OutboundEmail, Purpose
+from verification.models import FailedGuesses, OneTimeSecret, OutboundEmail
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -78,7 +79,7 @@ def test_of_two_parallel_activations_exactly_one_succeeds():
     from accounts.services import activate_account
 
     user = UserFactory(awaiting_activation=True)
-    token = tokens.issue_activation_token(user=user)
+    token = tokens.issue_link_token(purpose=Purpose.ACTIVATION, user=user)
 
     results = in_parallel(
         2, lambda: activate_account(token=token, password=PASSWORD, client_ip="198.51.100.1")

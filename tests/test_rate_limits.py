@@ -4,10 +4,11 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import services
+from accounts.vocabulary import Purpose
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import activation_path, ask_for_code, mailed_code, sign_up
 from verification import ratelimit
-from verification.models import Purpose, RateLimitBucket
+from verification.models import RateLimitBucket
 
 RESET = reverse("accounts:password_reset")
 CONFIRM = reverse("accounts:password_reset_confirm")

@@ -12,9 +12,10 @@ from django_q.models import Failure, Task
 
 from accounts.models import User
 from accounts.tasks import sweep_accounts
+from accounts.vocabulary import MailKind, Purpose
 from tests.factories import UserFactory
 from verification import outbox
-from verification.models import OneTimeSecret, OutboundEmail, Purpose, RateLimitBucket
+from verification.models import OneTimeSecret, OutboundEmail, RateLimitBucket
 
 Status = OutboundEmail.Status
 ROWS, BATCH = 7, 3  # three batches: 3, 3 and 1
@@ -39,7 +40,7 @@ def test_the_outbox_sweep_deletes_more_rows_than_a_batch_and_keeps_the_rest(
     jobs_wait_in_the_queue, user, time_machine, settings
 ):
     long_ago = time_machine.now - timedelta(days=settings.VERIFICATION_RETENTION_DAYS + 1)
-    kind = OutboundEmail.Kind.PASSWORD_CHANGED
+    kind = MailKind.PASSWORD_CHANGED
     old = [OutboundEmail(user=user, kind=kind, status=Status.SENT, created_at=long_ago) for _ in range(ROWS)]
     kept_mail = OutboundEmail.objects.bulk_create(
         [
@@ -77,7 +78,7 @@ def test_the_accounts_sweep_deletes_more_sign_ups_and_sessions_than_a_batch_and_
     unproven = UserFactory.create_batch(ROWS, awaiting_activation=True)
     kept = [UserFactory(deactivated=True), UserFactory()]
     for person in unproven[:2]:  # their rows cascade
-        OutboundEmail.objects.create(user=person, kind=OutboundEmail.Kind.ACTIVATION)
+        OutboundEmail.objects.create(user=person, kind=MailKind.ACTIVATION)
     for _ in range(ROWS):
         SessionStore().create()
     Session.objects.update(expire_date="2000-01-01T00:00Z")

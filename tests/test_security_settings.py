@@ -7,11 +7,13 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.urls import reverse
 
 import site_config.settings as configured
+from accounts import services
+from accounts.vocabulary import Purpose
 from harness.processes import manage, site_environment
 from tests.factories import UserFactory
 from tests.helpers import issue_code
 from verification import tokens
-from verification.models import OneTimeSecret, Purpose
+from verification.models import OneTimeSecret
 
 PRODUCTION = {
     "DJANGO_ENV_FILE": "",
@@ -94,22 +96,22 @@ def test_only_a_keyed_digest_bound_to_user_and_purpose_is_stored(db):
 
 
 def test_activation_links_survive_a_key_rotation_and_die_when_the_old_key_goes(client, new_user, settings):
-    token = tokens.issue_activation_token(user=new_user)
+    token = tokens.issue_link_token(purpose=Purpose.ACTIVATION, user=new_user)
     old_key = settings.SECRET_KEY
 
     settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "n3w" * 20, [old_key]
-    assert tokens.read_activation_token(token).user == new_user
+    assert services.read_activation_link(token).user == new_user
 
     settings.SECRET_KEY_FALLBACKS = []
     with pytest.raises(tokens.InvalidLink) as refused:
-        tokens.read_activation_token(token)
+        services.read_activation_link(token)
     assert refused.value.reason == "invalid"
 
 
 def test_activation_tokens_carry_an_opaque_id_and_never_the_email(new_user):
     from itsdangerous import URLSafeTimedSerializer
 
-    token = tokens.issue_activation_token(user=new_user)
+    token = tokens.issue_link_token(purpose=Purpose.ACTIVATION, user=new_user)
     _, payload = URLSafeTimedSerializer("unused").loads_unsafe(token)
 
     assert payload[0] == str(OneTimeSecret.objects.get().pk)

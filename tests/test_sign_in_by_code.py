@@ -6,9 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.vocabulary import Purpose
 from tests.factories import PASSWORD, UserFactory
 from tests.helpers import activation_path, link_in, mailed_code, path_of, wrong_code
-from verification.models import OneTimeSecret, Purpose
+from verification.models import OneTimeSecret
 
 ASK = reverse("accounts:login_code_request")
 ENTER = reverse("accounts:login_code")

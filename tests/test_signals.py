@@ -9,6 +9,7 @@ from django.dispatch import Signal
 
 from accounts import email_change, services, signals
 from accounts.models import EmailChange, User, email_change_code_key
+from accounts.vocabulary import Purpose
 from harness.processes import ROOT
 from tests.factories import PASSWORD
 from tests.helpers import issue_code
@@ -16,7 +17,7 @@ from tests.test_bounces import bounce_of, sent_to
 from tests.test_outbox import record
 from verification import bounces, delivery, tokens
 from verification import signals as engine_signals
-from verification.models import OutboundEmail, Purpose
+from verification.models import OutboundEmail
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,7 @@ def test_a_sign_up_is_heard_after_commit_and_not_before(heard, django_capture_on
 
 
 def test_an_activation_proves_the_address(heard, new_user, django_capture_on_commit_callbacks):
-    token = tokens.issue_activation_token(user=new_user)
+    token = tokens.issue_link_token(purpose=Purpose.ACTIVATION, user=new_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         services.activate_account(token=token, password=PASSWORD, client_ip=IP)

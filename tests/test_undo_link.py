@@ -13,9 +13,10 @@ from itsdangerous import URLSafeTimedSerializer
 from accounts import email_change
 from accounts.models import EmailChange
 from accounts.tasks import sweep_accounts
+from accounts.vocabulary import Purpose
 from tests.test_account import NEW_PASSWORD, UNDO, move_to, undo, undo_token
 from verification import clock
-from verification.models import OutboundEmail, Purpose
+from verification.models import OutboundEmail
 from verification.tokens import issue_link_token
 
 

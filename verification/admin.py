@@ -2,12 +2,18 @@
 and it is not shown either)."""
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_q import admin as django_q_admin
 from django_q.models import Failure, OrmQ, Schedule, Success
 
-from verification import outbox, suppression
+from verification import outbox, registry, suppression
 from verification.models import MessageAttempt, OneTimeSecret, OutboundEmail, SecretState, Suppression
+
+# Whatever the user model calls its name and its address (contrib.auth's User, or any other).
+_User = get_user_model()
+_USER_FIELDS = [f"user__{_User.USERNAME_FIELD}", f"user__{_User.get_email_field_name()}"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -20,11 +26,37 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class _RegisteredNames(admin.SimpleListFilter):
+    """Filter by the names the app registered, shown by their labels (the engine's fields are
+    plain strings: they have no choices of their own)."""
+
+    names = staticmethod(registry.purpose_names)
+    label_of = staticmethod(registry.purpose_label)
+
+    def lookups(self, request, model_admin):
+        return [(name, self.label_of(name)) for name in self.names()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(**{self.parameter_name: self.value()}) if self.value() else queryset
+
+
+class PurposeFilter(_RegisteredNames):
+    title = _("purpose")
+    parameter_name = "purpose"
+
+
+class MailKindFilter(_RegisteredNames):
+    title = _("kind")
+    parameter_name = "kind"
+    names = staticmethod(registry.mail_kind_names)
+    label_of = staticmethod(registry.mail_kind_label)
+
+
 @admin.register(OneTimeSecret)
 class OneTimeSecretAdmin(ReadOnlyAdmin):
     list_display = [
         "user",
-        "purpose",
+        "purpose_label",
         "state",
         "created_at",
         "expires_at",
@@ -33,8 +65,8 @@ class OneTimeSecretAdmin(ReadOnlyAdmin):
         "max_attempts",
         "used_at",
     ]
-    list_filter = ["purpose", "created_at"]
-    search_fields = ["user__username", "user__email"]
+    list_filter = [PurposeFilter, "created_at"]
+    search_fields = _USER_FIELDS
     list_select_related = ["user"]
     exclude = ["digest", "address_key"]
 
@@ -42,11 +74,15 @@ class OneTimeSecretAdmin(ReadOnlyAdmin):
     def state(self, obj):
         return SecretState(obj.state).label
 
+    @admin.display(description=_("purpose"), ordering="purpose")
+    def purpose_label(self, obj):
+        return registry.purpose_label(obj.purpose)
+
 
 @admin.register(OutboundEmail)
 class OutboundEmailAdmin(ReadOnlyAdmin):
     list_display = [
-        "kind",
+        "kind_label",
         "user",
         "status",
         "attempts",
@@ -55,12 +91,16 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
         "sent_at",
         "last_error",
     ]
-    list_filter = ["status", "kind", "created_at"]
-    search_fields = ["user__username", "user__email"]
+    list_filter = ["status", MailKindFilter, "created_at"]
+    search_fields = _USER_FIELDS
     list_select_related = ["user"]
     readonly_fields = ["message_id", "last_error"]
     date_hierarchy = "created_at"
     actions = ["retry_now", "cancel"]
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj):
+        return registry.mail_kind_label(obj.kind)
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(

@@ -72,20 +72,23 @@ def check_esp_webhook(app_configs=None, **kwargs):
 def check_mail_composers(app_configs=None, **kwargs):
     """A composer that is misnamed would fail each mail of its kind in the worker, one by one,
     long after the site started: said at start instead."""
-    from verification.models import OutboundEmail
+    from verification import registry
 
     errors = []
-    named = {**settings.VERIFICATION_MAIL_COMPOSERS, "(default)": settings.VERIFICATION_MAIL_COMPOSER}
-    for kind, path in named.items():
-        if kind != "(default)" and kind not in OutboundEmail.Kind.values:
+    kinds = registry.mail_kind_names()
+    named = {kind: registry.mail_kind(kind).composer for kind in kinds}
+    for kind, path in settings.VERIFICATION_MAIL_COMPOSERS.items():
+        if kind not in kinds:
             errors.append(
                 checks.Error(
                     f"VERIFICATION_MAIL_COMPOSERS names {kind!r}, which is no mail kind.",
-                    hint=f"The kinds: {', '.join(OutboundEmail.Kind.values)}.",
+                    hint=f"The kinds: {', '.join(kinds)}.",
                     id="verification.E003",
                 )
             )
-            continue
+        else:
+            named[kind] = path
+    for kind, path in named.items():
         try:
             import_string(path)
         except ImportError as error:

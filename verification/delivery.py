@@ -49,7 +49,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils.module_loading import import_string
 
-from verification import attempts, clock, sendrate, signals, smtp, suppression
+from verification import attempts, clock, registry, sendrate, signals, smtp, suppression
 from verification.models import OutboundEmail
 from verification.outbox import wake_a_worker
 
@@ -73,9 +73,9 @@ CLOSED_PER_CLAIM = 1000
 
 def compose(email: OutboundEmail) -> EmailMessage:
     """The message for an OutboundEmail, as the composer of its kind writes it (a host
-    project's, VERIFICATION_MAIL_COMPOSERS; else the app's, VERIFICATION_MAIL_COMPOSER): this
+    project's, VERIFICATION_MAIL_COMPOSERS; else the one its kind was registered with): this
     engine delivers mail, it does not word it."""
-    named = settings.VERIFICATION_MAIL_COMPOSERS.get(email.kind, settings.VERIFICATION_MAIL_COMPOSER)
+    named = settings.VERIFICATION_MAIL_COMPOSERS.get(email.kind) or registry.mail_kind(email.kind).composer
     message = import_string(named)(email)
     attempts.stamp_attempt(email=email, message=message)  # a Message-ID per attempt (issue 22)
     return message

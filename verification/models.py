@@ -7,15 +7,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 
-from verification import clock
-
-
-class Purpose(models.TextChoices):
-    ACTIVATION = "activation", _("account activation link")
-    PASSWORD_RESET = "password_reset", _("password reset code")
-    LOGIN = "login", _("sign-in code")
-    EMAIL_CHANGE = "email_change", _("address change code")
-    EMAIL_CHANGE_UNDO = "email_change_undo", _("address change undo link")
+from verification import clock, registry
 
 
 class SecretState(models.TextChoices):
@@ -86,7 +78,8 @@ class OneTimeSecret(models.Model):
     # A keyed digest of the address a code was asked for (codes only): its guesses are found
     # by it, whether or not the address has an account.
     address_key = models.CharField(max_length=64, blank=True, editable=False)
-    purpose = models.CharField(_("purpose"), max_length=32, choices=Purpose.choices)
+    # A name the app registered (verification/registry.py).
+    purpose = models.CharField(_("purpose"), max_length=32)
     # Empty until the worker writes the code (never, for a code that no account may use).
     digest = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
@@ -104,8 +97,8 @@ class OneTimeSecret(models.Model):
     objects = OneTimeSecretManager()
 
     class Meta:
-        verbose_name = _("code or activation link")
-        verbose_name_plural = _("codes and activation links")
+        verbose_name = _("code or link")
+        verbose_name_plural = _("codes and links")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["user", "purpose", "-created_at"]),
@@ -115,7 +108,7 @@ class OneTimeSecret(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_purpose_display()} for {self.user or 'no account'}"
+        return f"{registry.purpose_label(self.purpose)} for {self.user or 'no account'}"
 
     def takes_guesses(self, *, by_the_asker: bool) -> bool:
         """What `guessable()` says of this row as it was read (its `state` included)."""
@@ -146,29 +139,8 @@ def new_message_id():
     return f"<{secrets.token_urlsafe(24)}@{urlsplit(settings.SITE_URL).hostname}>"
 
 
-class PriorityFromKind(models.PositiveSmallIntegerField):
-    """Set from the mail's kind when the row is first saved (`bulk_create` included)."""
-
-    def pre_save(self, model_instance, add):
-        if add:
-            setattr(model_instance, self.attname, model_instance.priority_of_kind())
-        return super().pre_save(model_instance, add)
-
-
 class OutboundEmail(models.Model):
     """One mail the site owes a user. The request records it; a Django-Q2 job delivers it."""
-
-    class Kind(models.TextChoices):
-        ACTIVATION = "activation", _("activation link")
-        ACCOUNT_EXISTS = "account_exists", _("you already have an account")
-        PASSWORD_RESET = "password_reset", _("password reset code")
-        LOGIN_CODE = "login_code", _("sign-in code")
-        EMAIL_CHANGE_CODE = "email_change_code", _("address change code")
-        EMAIL_IN_USE = "email_in_use", _("address already has an account")
-        EMAIL_CHANGED = "email_changed", _("address changed notice, with undo")
-        EMAIL_CONFIRMED = "email_confirmed", _("new address confirmed")
-        EMAIL_CHANGE_UNDONE = "email_change_undone", _("address change undone notice")
-        PASSWORD_CHANGED = "password_changed", _("password changed notice")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -183,19 +155,6 @@ class OutboundEmail(models.Model):
         # Not sent: its address is on the suppression list.
         SUPPRESSED = "suppressed", _("suppressed: address does not take mail")
 
-    # Claimed before other mail, whatever was queued earlier: someone is waiting for the code
-    # or link it carries, and it ages while it waits; and the security notices, whose owner
-    # must hear at once that someone changed the account (the address change's carries the
-    # undo link). A new kind of that sort joins here.
-    WAITED_FOR = {
-        Kind.ACTIVATION,
-        Kind.PASSWORD_RESET,
-        Kind.LOGIN_CODE,
-        Kind.EMAIL_CHANGE_CODE,
-        Kind.EMAIL_CHANGED,
-        Kind.EMAIL_CHANGE_UNDONE,
-        Kind.PASSWORD_CHANGED,
-    }
     # The status groups, spelled once.
     NOT_STARTED = [Status.QUEUED, Status.RETRYING]  # no job has them; they may be held back
     WAITING = [*NOT_STARTED, Status.SENDING]
@@ -208,7 +167,8 @@ class OutboundEmail(models.Model):
         Status.SUPPRESSED,
     ]
 
-    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    # A name the app registered (verification/registry.py), with its priority and composer.
+    kind = models.CharField(_("kind"), max_length=32)
     # The recipient is whatever address this user has when the mail goes out: never a typed
     # one. Empty for a request about an address without an account: the request records the
     # same row either way (so it does the same work and takes the same time), and the worker
@@ -227,8 +187,8 @@ class OutboundEmail(models.Model):
     to_address = models.EmailField(_("to"), max_length=254, blank=True)
     # The language of the page the mail was asked from; the mail is written in it.
     language = models.CharField(_("language"), max_length=16, blank=True)
-    # Lower is claimed first; see WAITED_FOR.
-    priority = PriorityFromKind(_("priority"), default=1, editable=False)
+    # Lower is claimed first: set by `queue_email` from the kind (registry.MailKind.priority).
+    priority = models.PositiveSmallIntegerField(_("priority"), default=1, editable=False)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # When a retrying mail is due, or a waiting one once the server could not be reached;
     # empty for a mail due at once.
@@ -257,10 +217,7 @@ class OutboundEmail(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} to {self.user}"
-
-    def priority_of_kind(self):
-        return 0 if self.kind in self.WAITED_FOR else 1
+        return f"{registry.mail_kind_label(self.kind)} to {self.user}"
 
     @classmethod
     def abandoned(cls, *, last_attempt: bool | None = None):

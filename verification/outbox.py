@@ -27,7 +27,7 @@ from django_q.conf import Conf
 from django_q.models import Failure
 from django_q.tasks import async_task
 
-from verification import clock, ratelimit
+from verification import clock, ratelimit, registry
 from verification.models import FailedGuesses, MessageAttempt, OneTimeSecret, OutboundEmail, RateLimitBucket
 from verification.retention import delete_in_batches
 
@@ -39,12 +39,14 @@ Status = OutboundEmail.Status
 def queue_email(
     *, user: AbstractBaseUser | None, kind: str, to_address: str = "", secret: OneTimeSecret | None = None
 ) -> OutboundEmail:
-    """Record a mail for `user` (None: nobody, see OutboundEmail.user), to `to_address` when
-    it is not the user's address, carrying the code of `secret` if one, and wake a worker
-    once the transaction commits."""
+    """Record a mail of the registered `kind` for `user` (None: nobody, see
+    OutboundEmail.user), to `to_address` when it is not the user's address, carrying the code
+    of `secret` if one, and wake a worker once the transaction commits. The kind says how soon
+    it goes (its priority); LookupError for a kind nobody registered."""
     email = OutboundEmail.objects.create(
         user_id=user.pk if user else None,
         kind=kind,
+        priority=registry.mail_kind(kind).priority,
         to_address=to_address,
         language=translation.get_language() or "",
         secret=secret,

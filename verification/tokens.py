@@ -1,4 +1,5 @@
-"""Issue, guess and consume one-time codes and activation links.
+"""Issue, guess and consume one-time codes and links, of the purposes the app registered
+(verification/registry.py).
 
 A secret is bound to one user and one purpose; issuing a new one revokes the older ones. Only
 `salted_hmac(purpose, user, secret)` is stored, and every check compares digests in constant
@@ -8,7 +9,6 @@ go past the limit.
 
 import math
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
 
@@ -21,8 +21,8 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.debug import sensitive_variables
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from verification import clock
-from verification.models import FailedGuesses, OneTimeSecret, Purpose, SecretState
+from verification import clock, registry
+from verification.models import FailedGuesses, OneTimeSecret, SecretState
 
 
 class InvalidCode(Exception):
@@ -119,17 +119,11 @@ def address_key(address: str) -> str:
     return salted_hmac("verification.address", address, algorithm="sha256").hexdigest()
 
 
-def code_ttl(purpose: str) -> int:
-    """Seconds a code for `purpose` lives."""
-    if purpose == Purpose.LOGIN:
-        return settings.VERIFICATION_LOGIN_CODE_TTL
-    return settings.VERIFICATION_CODE_TTL
-
-
 @transaction.atomic(savepoint=False)  # one transaction with the request that asks
 def open_code_challenge(*, address: str, purpose: str, user: AbstractBaseUser | None) -> OneTimeSecret:
     """Record that a code for `purpose` was asked for `address`, for `user` (None: no account
     may use it, and no code will match). The older codes asked for the address die."""
+    ttl = registry.code_purpose(purpose).ttl  # LookupError, before anything is written
     key = address_key(address)
     now = clock.now()
     OneTimeSecret.objects.active().filter(address_key=key, purpose=purpose).update(revoked_at=now)
@@ -138,7 +132,7 @@ def open_code_challenge(*, address: str, purpose: str, user: AbstractBaseUser | 
         address_key=key,
         purpose=purpose,
         created_at=now,
-        expires_at=now + timedelta(seconds=code_ttl(purpose)),
+        expires_at=now + timedelta(seconds=ttl),
         max_attempts=settings.VERIFICATION_CODE_MAX_ATTEMPTS,
     )
 
@@ -252,22 +246,6 @@ def _mark_used(row):
 MAX_TOKEN_LENGTH = 300
 
 
-@dataclass(frozen=True)
-class LinkKind:
-    salt: str  # one itsdangerous salt per purpose: a token for one is void for another
-    ttl_setting: str
-    replaces_older: bool  # a new link of the purpose kills the user's older ones
-
-
-LINKS: dict[str, LinkKind] = {
-    Purpose.ACTIVATION: LinkKind("verification.activation", "VERIFICATION_ACTIVATION_TTL", True),
-    # Several address changes may each owe an undo to a different old address.
-    Purpose.EMAIL_CHANGE_UNDO: LinkKind(
-        "verification.email_change_undo", "VERIFICATION_EMAIL_UNDO_TTL", False
-    ),
-}
-
-
 class _ClockSigner(TimestampSigner):
     def get_timestamp(self):
         return int(clock.now().timestamp())
@@ -277,13 +255,13 @@ def _serializer(purpose):
     # The last key signs; all of them verify, so a rotated SECRET_KEY keeps links working.
     return URLSafeTimedSerializer(
         [*settings.SECRET_KEY_FALLBACKS, settings.SECRET_KEY],
-        salt=LINKS[purpose].salt,
+        salt=registry.link_purpose(purpose).salt,
         signer=_ClockSigner,
     )
 
 
 def _link_ttl(purpose):
-    return getattr(settings, LINKS[purpose].ttl_setting)
+    return registry.link_purpose(purpose).ttl
 
 
 def issue_link_token(*, user: AbstractBaseUser, purpose: str, bound_to: str = "") -> str:
@@ -297,7 +275,7 @@ def issue_link_token(*, user: AbstractBaseUser, purpose: str, bound_to: str = ""
         bound_to=bound_to,
         ttl=_link_ttl(purpose),
         max_attempts=1,  # nothing guesses at a link: its nonce has 256 bits; it is used once
-        replace_older=LINKS[purpose].replaces_older,
+        replace_older=registry.link_purpose(purpose).replaces_older,
     )
     return _serializer(purpose).dumps([str(row.pk), nonce, *([bound_to] if bound_to else [])])
 
@@ -340,23 +318,3 @@ def consume_link_token(token: str, *, purpose: str) -> tuple[AbstractBaseUser, s
     if not _mark_used(row):
         raise InvalidLink("used")
     return cast(AbstractBaseUser, row.user), bound_to
-
-
-def issue_activation_token(*, user: AbstractBaseUser) -> str:
-    return issue_link_token(user=user, purpose=Purpose.ACTIVATION)
-
-
-def read_activation_token(token: str) -> OneTimeSecret:
-    """The usable activation row behind `token`; a link of an active account reads as used."""
-    row, _ = read_link_token(token, purpose=Purpose.ACTIVATION)
-    if row.user is None or row.user.is_active:  # a link always has its user
-        raise InvalidLink("used")
-    return row
-
-
-@transaction.atomic
-def consume_activation_token(token: str) -> AbstractBaseUser:
-    row = read_activation_token(token)
-    if not _mark_used(row):
-        raise InvalidLink("used")
-    return cast(AbstractBaseUser, row.user)

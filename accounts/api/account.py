@@ -18,8 +18,8 @@ from accounts.account_forms import (
 from accounts.api.clients import SIGNED_IN, SessionOut, session_answer
 from accounts.api.refusals import LINK_MESSAGES, Refusal, Refused, bound, refused_code, refusing
 from accounts.api.signing_up import Mailed
+from accounts.vocabulary import Purpose
 from verification import clock
-from verification.models import Purpose
 from verification.tokens import InvalidCode, InvalidLink, read_link_token
 
 router = Router(tags=["account"])

@@ -12,8 +12,8 @@ from accounts import known_browser, services
 from accounts.api.clients import SIGNED_IN, SessionOut, session_answer
 from accounts.api.refusals import Refusal, Refused, bound, refused_code, refusing
 from accounts.forms import EmailForm, LoginForm, PasswordResetConfirmForm, SignInCodeForm
+from accounts.vocabulary import Purpose
 from verification import clock
-from verification.models import Purpose
 from verification.tokens import InvalidCode
 
 router = Router(tags=["sign-in"])

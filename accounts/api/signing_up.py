@@ -10,8 +10,8 @@ from accounts import services
 from accounts.api.clients import TOKEN_HEADER, SessionOut, session_answer
 from accounts.api.refusals import LINK_MESSAGES, Refused, bound, refusing
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
+from accounts.vocabulary import Purpose
 from verification import clock
-from verification.models import Purpose
 from verification.tokens import InvalidLink
 
 router = Router(tags=["sign-up"])

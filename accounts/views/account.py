@@ -23,7 +23,7 @@ from accounts.account_forms import (
 from accounts.addresses import shown_email
 from accounts.mail import mask_address
 from accounts.time_zone import TimeZoneForm, set_time_zone, time_zone_of
-from verification.models import Purpose
+from accounts.vocabulary import Purpose
 from verification.tokens import InvalidCode, InvalidLink, read_link_token
 
 ACCOUNT = reverse_lazy("accounts:account")

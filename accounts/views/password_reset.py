@@ -12,7 +12,7 @@ from accounts import services
 from accounts.forms import PasswordResetConfirmForm
 from accounts.views.address_cookie import RESET_ADDRESS
 from accounts.views.code_page import CodePage, CodeRequest
-from verification.models import Purpose
+from accounts.vocabulary import Purpose
 from verification.tokens import InvalidCode
 
 

@@ -16,7 +16,7 @@ from accounts.forms import LoginForm, SignInCodeForm
 from accounts.views.address_cookie import SIGN_IN_ADDRESS
 from accounts.views.code_page import CodePage, CodeRequest
 from accounts.views.signed_in import SignedInGoToAccount
-from verification.models import Purpose
+from accounts.vocabulary import Purpose
 from verification.tokens import InvalidCode
 
 

@@ -14,7 +14,7 @@ from django.views.generic import FormView, TemplateView
 from accounts import delivery_notice, services
 from accounts.forms import ActivationForm, EmailForm, SignUpForm
 from accounts.views.signed_in import SignedInGoToAccount
-from verification.tokens import InvalidLink, read_activation_token
+from verification.tokens import InvalidLink
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -86,7 +86,7 @@ class ActivateView(TemplateView):
 
     def show(self, token, form):
         try:
-            read_activation_token(token)
+            services.read_activation_link(token)
         except InvalidLink as refused:
             return self.refuse(refused)
         return self.render_to_response({"form": form})
