@@ -35,6 +35,7 @@ from verification.tokens import (
     consume_link_token,
     last_code_challenge,
     open_code_challenge,
+    read_link_token,
     revoke_secrets,
 )
 
@@ -130,6 +131,13 @@ def confirm_email_change(*, user: User, code: str, client_ip: str) -> EmailChang
             signals.email_changed, user=user, old_email=change.old_email, new_email=change.new_email
         )
     return change
+
+
+def read_undo_link(token: str) -> User:
+    """The account an undo link would give its old address back to, without spending the
+    link; raise InvalidLink."""
+    row, _change = read_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
+    return cast(User, row.user)
 
 
 def undo_email_change(*, token: str, password: str) -> User:

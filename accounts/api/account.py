@@ -18,9 +18,8 @@ from accounts.account_forms import (
 from accounts.api.clients import SIGNED_IN, SessionOut, session_answer
 from accounts.api.refusals import LINK_MESSAGES, Refusal, Refused, bound, refused_code, refusing
 from accounts.api.signing_up import Mailed
-from accounts.vocabulary import Purpose
 from verification import clock
-from verification.tokens import InvalidCode, InvalidLink, read_link_token
+from verification.tokens import InvalidCode, InvalidLink
 
 router = Router(tags=["account"])
 
@@ -131,8 +130,7 @@ def undo_email_change(request, body: UndoIn):
     """Puts the old address back with a new password, ends every session, and signs this
     client in (the link proves the mailbox). No session needed: it is the old address's."""
     try:
-        row, _change = read_link_token(body.token, purpose=Purpose.EMAIL_CHANGE_UNDO)
-        form = bound(UndoEmailChangeForm, body, user=row.user)
+        form = bound(UndoEmailChangeForm, body, user=email_change.read_undo_link(body.token))
         user = email_change.undo_email_change(token=body.token, password=form.cleaned_data["password1"])
     except InvalidLink as refused:
         raise Refused.one(

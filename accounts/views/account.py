@@ -23,8 +23,7 @@ from accounts.account_forms import (
 from accounts.addresses import shown_email
 from accounts.mail import mask_address
 from accounts.time_zone import TimeZoneForm, set_time_zone, time_zone_of
-from accounts.vocabulary import Purpose
-from verification.tokens import InvalidCode, InvalidLink, read_link_token
+from verification.tokens import InvalidCode, InvalidLink
 
 ACCOUNT = reverse_lazy("accounts:account")
 
@@ -139,12 +138,12 @@ class EmailChangeUndoView(TemplateView):
 
     def _answer(self, token, *, form):
         try:
-            row, _change = read_link_token(token, purpose=Purpose.EMAIL_CHANGE_UNDO)
+            owner = email_change.read_undo_link(token)
         except InvalidLink as refused:
             return self.render_to_response({"refused": refused.reason}, status=400)
-        form = UndoEmailChangeForm(form, user=row.user)
+        form = UndoEmailChangeForm(form, user=owner)
         if not form.is_bound or not form.is_valid():
-            context = {"address": mask_address(row.user.email), "form": form, "token": token}
+            context = {"address": mask_address(owner.email), "form": form, "token": token}
             return self.render_to_response(context)
         try:
             user = email_change.undo_email_change(token=token, password=form.cleaned_data["password1"])
