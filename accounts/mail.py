@@ -63,10 +63,12 @@ def _password_reset_context(email):
 
 def _login_code_context(email):
     code = _code(email, Purpose.LOGIN)
-    # The address and code ride in the fragment, which browsers never send to a server: no
-    # log, proxy or Referer sees them. The page's script fills them into its form.
-    fragment = urlencode({"email": email.user.email, "code": code})
-    path = f"{reverse('accounts:login_code')}#{fragment}"
+    # The code rides in the fragment, which browsers never send to a server: no log, proxy or
+    # Referer sees it. The page's script fills it into its form. Not the address: a link that
+    # carries its recipient's address is what phishing kits mail (SpamAssassin's
+    # GB_CUSTOM_HTM_URI), and a planted link could fill in someone else's. The page takes the
+    # address from the cookie of the browser that asked, or the person types it.
+    path = f"{reverse('accounts:login_code')}#{urlencode({'code': code})}"
     return {
         "code": code,
         "valid_minutes": settings.VERIFICATION_LOGIN_CODE_TTL // 60,

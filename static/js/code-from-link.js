@@ -1,5 +1,5 @@
 // Mailed links carry what their page's form needs in the fragment (the sign-in link
-// #email=..&code=.., the undo link #token=..), which the browser never sends to the server.
+// #code=.., the undo link #token=..), which the browser never sends to the server.
 // Fill it into the form, then drop the fragment from the address bar and history. Nothing is
 // submitted: the person presses the button.
 (function () {
