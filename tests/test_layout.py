@@ -67,3 +67,65 @@ def test_the_vocabulary_check_sees_strings_and_identifiers(tmp_path):
     spelled = tmp_path / "spelled.py"
     spelled.write_text('if purpose == "login" or kind == Kind.EMAIL_CHANGED or LOGIN:\n    pass\n')
     assert sorted(app_words_in(spelled, {"login", "email_changed"})) == ["EMAIL_CHANGED", "LOGIN", "login"]
+
+
+# What the app and the site may use of the engine: its public API (docs/engine.md). Anything
+# else they reach for is the engine's to change without notice; add to this list on purpose.
+ENGINE_API = {
+    "verification.tokens": {
+        "open_code_challenge", "write_code", "last_code_challenge", "guess_code", "guess_wait",
+        "count_wrong_guess", "forget_wrong_guesses", "lock_wrong_guesses", "revoke_secrets",
+        "issue_link_token", "read_link_token", "consume_link_token",
+        "InvalidCode", "InvalidLink", "TooManyGuesses",
+    },
+    "verification.outbox": {"queue_email", "delivery_stats"},
+    "verification.ratelimit": {"hit", "spend", "refund", "seconds_until_allowed", "Scope", "client_network"},
+    "verification.registry": {"register_code_purpose", "register_link_purpose", "register_mail_kind"},
+    "verification.signals": {"send_after_commit"},
+    "verification.suppression": {"undelivered_reason", "retry_offered", "retry_address"},
+    "verification.clock": {"now"},
+    "verification.retention": {"delete_in_batches"},
+    "verification.checks": {"anymail_esp"},
+    "verification.models": {"OneTimeSecret"},  # the type of a challenge
+}  # fmt: skip
+
+
+def engine_names_used(path):
+    """(module, name) for each name of the engine that `path` uses: imported from one of its
+    modules, or read as an attribute of one it imported whole."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    whole = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("verification"):
+            for alias in node.names:
+                if node.module == "verification":
+                    whole[alias.asname or alias.name] = f"verification.{alias.name}"
+                else:
+                    yield node.module, alias.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in whole:
+            yield whole[node.value.id], node.attr
+
+
+def test_the_app_and_the_site_use_only_the_engines_public_api():
+    users = [ROOT / "accounts", ROOT / "site_config"]
+    reaching = sorted(
+        f"{path.relative_to(ROOT)}: {module}.{name}"
+        for folder in users
+        for path in folder.rglob("*.py")
+        if "migrations" not in path.parts
+        for module, name in engine_names_used(path)
+        if name not in ENGINE_API.get(module, ())
+    )
+    assert reaching == []
+
+
+def test_the_api_check_sees_both_spellings(tmp_path):
+    used = tmp_path / "used.py"
+    used.write_text(
+        "from verification import tokens\nfrom verification.outbox import _claim\ntokens._digests()\n"
+    )
+    assert sorted(engine_names_used(used)) == [
+        ("verification.outbox", "_claim"),
+        ("verification.tokens", "_digests"),
+    ]
