@@ -95,15 +95,12 @@ def spend_mail_allowance(*, email: str, purpose: str, client_ip: str) -> int:
     )
 
 
-def _address_allowance(*, email: str, purpose: str) -> list[tuple[Scope, str]]:
-    # Per inbox (sub-addresses share it). The cooldown first: its refusal should not use up
-    # the hourly allowance.
-    inbox = addresses.inbox_key(email)
-    return [(Scope.MAIL_COOLDOWN, f"{purpose}:{inbox}"), (Scope.MAIL_TO_ADDRESS, inbox)]
-
-
 def _spend_address_allowance(*, email: str, purpose: str) -> int:
-    return ratelimit.spend(*_address_allowance(email=email, purpose=purpose))
+    """Spend the address's cooldown for `purpose` and its hourly allowance, per inbox
+    (sub-addresses share them); 0, or the seconds to wait. The cooldown first: its refusal
+    does not use up the hourly allowance."""
+    inbox = addresses.inbox_key(email)
+    return ratelimit.spend((Scope.MAIL_COOLDOWN, f"{purpose}:{inbox}"), (Scope.MAIL_TO_ADDRESS, inbox))
 
 
 def mail_from_staff(*, user: User, kind: str, purpose: str) -> bool:
