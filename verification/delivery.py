@@ -164,7 +164,7 @@ class _Job:
         return len(batch), pause
 
     def _start(self, email):
-        if suppression.is_suppressed(email.to_address or email.user.email):  # issue 22
+        if suppression.is_suppressed(email.recipient):  # issue 22
             _mark(email, status=Status.SUPPRESSED, last_error="Not sent: the address is suppressed.")
             return
         try:

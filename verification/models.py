@@ -219,6 +219,12 @@ class OutboundEmail(models.Model):
     def __str__(self):
         return f"{registry.mail_kind_label(self.kind)} to {self.user}"
 
+    @property
+    def recipient(self) -> str:
+        """Where the mail goes: `to_address`, else its user's address of the moment (the field
+        the user model names with EMAIL_FIELD: contrib.auth's User, or any other)."""
+        return self.to_address or getattr(self.user, self.user.get_email_field_name())
+
     @classmethod
     def abandoned(cls, *, last_attempt: bool | None = None):
         """Mails whose sender stopped while sending them (its lease ran out); of those, the
