@@ -7,7 +7,9 @@ templates and sends them with Django's SMTP backend over one open connection.
 
 Burst: `--requests` password resets posted by 8 clients through gunicorn (2 workers) while
 one `qcluster` with default settings delivers to a sink that takes `--delay` seconds to accept
-each message: mails/s from the first POST to the last arrival, submit-to-inbox p50/p95.
+each message: mails/s from the first POST to the last arrival, submit-to-inbox p50/p95, and
+the same for an ideal first-come server with as many sessions on the same arrivals (the share
+of its pace that ours reaches).
 `--connections` adds the same case with that many SMTP sessions per worker;
 `--provider-connections` adds it against a provider that refuses connections past that many
 ("421 try later"), counting the refusals and the mails charged an attempt for one.
@@ -15,6 +17,7 @@ each message: mails/s from the first POST to the last arrival, submit-to-inbox p
 
 import argparse
 import contextlib
+import heapq
 import os
 import tempfile
 from pathlib import Path
@@ -23,6 +26,9 @@ from bench.measure import fmt, machine, medians, percentile, report, summary, tr
 from bench.request_path import NO_LIMITS, OURS, inbox_latencies, load, post_reset
 from harness.processes import Stack, scratch_database, wait_for
 from harness.smtp_sink import SmtpSink
+
+# The site's defaults (site_config/settings.py): sessions per worker, and workers per cluster.
+SESSIONS_PER_WORKER, WORKERS = 8, 2
 
 CEILING = """
 import time
@@ -90,6 +96,21 @@ def drain(kind, mails):
         return result
 
 
+def ideal_inbox_ms(timings, *, sessions, delay):
+    """What an ideal first-come server with `sessions` SMTP sessions, each taking `delay` s a
+    mail and nothing else, gives on the same arrivals (each POST's answer, when its mail was
+    recorded): (latency in ms from each POST's start, seconds from the first POST to the last
+    mail)."""
+    free = [0.0] * sessions
+    latencies, last = [], 0.0
+    for started, seconds in sorted(timings, key=lambda timing: sum(timing)):
+        begin = max(started + seconds, heapq.heappop(free))
+        heapq.heappush(free, begin + delay)
+        latencies.append((begin + delay - started) * 1000)
+        last = max(last, begin + delay)
+    return latencies, last - min(started for started, _ in timings)
+
+
 def burst(kind, requests, delay, connections=None, provider_limit=None):
     overrides = {"VERIFICATION_SMTP_CONNECTIONS": str(connections)} if connections else {}
     sink = SmtpSink(delay=delay, max_connections=provider_limit)
@@ -104,10 +125,19 @@ def burst(kind, requests, delay, connections=None, provider_limit=None):
             latencies = inbox_latencies(sink, emails[:requests], timings, timeout=600)
             first_post = min(started for started, _ in timings)
             held = tree_memory_mb(cluster.pid)
+            sessions = (connections or SESSIONS_PER_WORKER) * WORKERS
+            if provider_limit:
+                sessions = min(sessions, provider_limit)
+            ideal, ideal_seconds = ideal_inbox_ms(timings, sessions=sessions, delay=delay)
             result = {
                 "mails_per_s": requests / (max(sink.arrived_at) - first_post),
+                # Ours against the ideal server on the same arrivals: 1.0 is as fast as the open
+                # sessions and the requests' own pace allow.
+                "share_of_ideal": ideal_seconds / (max(sink.arrived_at) - first_post),
                 "inbox_p50_ms": percentile(latencies, 50),
                 "inbox_p95_ms": percentile(latencies, 95),
+                "ideal_p50_ms": percentile(ideal, 50),
+                "ideal_p95_ms": percentile(ideal, 95),
                 "cluster_rss_mb": held["rss"],
                 "cluster_pss_mb": held["pss"],
             }
@@ -173,6 +203,8 @@ def main(argv=None):
             rows += [
                 (f"{label}: mails/s", fmt(s["mails_per_s"])),
                 (f"{label}: inbox p50 / p95 ms", medians(s, "inbox_p50_ms", "inbox_p95_ms")),
+                (f"{label}: ideal server p50 / p95 ms", medians(s, "ideal_p50_ms", "ideal_p95_ms")),
+                (f"{label}: share of the ideal server's pace", fmt(s["share_of_ideal"])),
                 (f"{label}: cluster RSS / PSS MB", medians(s, "cluster_rss_mb", "cluster_pss_mb")),
                 (f"{label}: locked / twice", medians(s, "database_is_locked", "sent_twice")),
                 (
