@@ -64,7 +64,8 @@ def request_email_change(*, user: User, new_email: str, client_ip: str) -> None:
 
 
 def resend_email_change_code(*, user: User, client_ip: str) -> None:
-    """Mail the pending change's new address again (a fresh code kills the one before)."""
+    """Mail the pending change's new address again (the code before stays valid, in case its
+    mail arrives last; the one before that dies)."""
     change = user.email_changes.pending().first()
     if change is None:
         return

@@ -397,17 +397,17 @@ def sign_in_with_code(*, email: str, code: str, client_ip: str, browser: Browser
 def guess_code_at_address(
     *, email: str, code: str, purpose: str, user: User | None, browser: Browser, bound_to: str = ""
 ) -> None:
-    """Spend one guess at the last `purpose` code asked for `email`; return if it is `user`'s
-    and `code` is it (never, when `user` is None: no account may use it). Raise TooManyTries
-    when guesses at the address must wait, CodesClosed when they may not be made, and
-    InvalidCode otherwise.
+    """Spend one guess at the live `purpose` codes asked for `email` (the last one and the one
+    before it: a late mail still works); return if `code` is one of them and it is `user`'s
+    (never, when `user` is None: no account may use it). Raise TooManyTries when guesses at
+    the address must wait, CodesClosed when they may not be made, and InvalidCode otherwise.
 
-    The code's row counts the try and says how many are left; only the browser that asked
-    for that code is told (to any other, a wrong guess would say whether someone was mailed a
-    code for the address lately), and other browsers' tries are counted apart from its own.
-    Wrong guesses at all the address's codes are counted too: past a few, guesses wait, but
-    from the browser that asked for the last code (while that code takes its guesses) or one
-    the account signed in with; past many, only the latter may guess."""
+    The last code's row counts the try and says how many are left, for both; only the
+    browser that asked for that code is told (to any other, a wrong guess would say whether
+    someone was mailed a code for the address lately), and other browsers' tries are counted
+    apart from its own. Wrong guesses at all the address's codes are counted too: past a few,
+    guesses wait, but from the browser that asked for the last code (while that code takes
+    its guesses) or one the account signed in with; past many, only the latter may guess."""
     challenge = last_code_challenge(address=email, purpose=purpose)
     guess_code_bounded(
         challenge=challenge,
@@ -430,9 +430,10 @@ def guess_code_bounded(
     asked_here: bool,
     known_here: bool = False,
 ) -> None:
-    """Spend one guess at `challenge`, within the bound on wrong codes at `address` across
-    all its codes (docs/security.md, "Guessing codes"); raise as guess_code_at_address. The
-    count at the address is locked while the guess is weighed, spent and counted."""
+    """Spend one guess at `challenge` (and the live code before it), within the bound on
+    wrong codes at `address` across all its codes (docs/security.md, "Guessing codes"); raise
+    as guess_code_at_address. The count at the address is locked while the guess is weighed,
+    spent and counted."""
     refused: Exception | None = None
     with transaction.atomic():
         lock_wrong_guesses(address=address)

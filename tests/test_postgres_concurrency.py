@@ -75,6 +75,39 @@ def test_of_two_parallel_right_guesses_exactly_one_succeeds():
     assert OneTimeSecret.objects.get().state == "used"
 
 
+def guesses_of_each(user, codes, purpose=Purpose.PASSWORD_RESET):
+    """One call per code, for in_parallel: each thread guesses its own."""
+    pending = iter(codes)
+    lock = threading.Lock()
+
+    def call():
+        with lock:
+            code = next(pending)
+        helpers.guess(user=user, purpose=purpose, code=code)
+        return "ok"
+
+    return call
+
+
+def test_of_parallel_right_guesses_at_both_live_codes_exactly_one_succeeds_and_spends_both(monkeypatch):
+    # Issue 22: the code of the mail before stays live after "send again"; one use for both.
+    user = UserFactory()
+    codes = [helpers.issue_code(user=user, purpose=Purpose.PASSWORD_RESET) for _ in range(2)]
+    both_matched = threading.Barrier(2)
+    use_up = tokens._use_up
+
+    def once_both_matched(challenge, matched):  # each guess has found its code right
+        both_matched.wait(timeout=10)
+        return use_up(challenge, matched)
+
+    monkeypatch.setattr(tokens, "_use_up", once_both_matched)
+
+    results = in_parallel(2, guesses_of_each(user, codes))
+
+    assert results.count("ok") == 1
+    assert [row.state for row in OneTimeSecret.objects.all()] == ["used", "used"]
+
+
 def test_of_two_parallel_activations_exactly_one_succeeds():
     from accounts.services import activate_account
 
@@ -220,6 +253,34 @@ def test_two_parallel_right_sign_in_codes_give_exactly_one_session(mailoutbox):
     assert sorted(results) == [200, 302]
     signed_in = [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk)]
     assert len(signed_in) == 1
+
+
+def test_two_parallel_sign_ins_with_the_codes_of_both_mails_give_exactly_one_session(mailoutbox, settings):
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.services import request_sign_in_code
+    from tests.helpers import mailed_code
+
+    settings.VERIFICATION_MAIL_COOLDOWN = 0  # "send again" at once
+    user = UserFactory()
+    for _ in range(2):
+        request_sign_in_code(email=user.email, client_ip="198.51.100.1")
+    pending = iter(mailed_code(mail) for mail in mailoutbox)
+    lock = threading.Lock()
+
+    def sign_in():
+        with lock:
+            code = next(pending)
+        return Client().post(reverse("accounts:login_code"), {"email": user.email, "code": code}).status_code
+
+    results = in_parallel(2, sign_in)
+
+    assert sorted(results) == [200, 302]
+    signed_in = [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(user.pk)]
+    assert len(signed_in) == 1
+    assert [row.state for row in OneTimeSecret.objects.all()] == ["used", "used"]
 
 
 def test_two_parallel_changes_to_one_address_give_it_to_exactly_one_account(mailoutbox, settings):

@@ -134,15 +134,6 @@ def test_a_code_works_once_and_not_after_its_lifetime(
     assert enter(client, user.email, code).context["form"].has_error("code", "dead_code")
 
 
-def test_a_new_code_kills_the_older_one(client, user, deliver, mailoutbox, time_machine):
-    first = ask_for_sign_in_code(client, deliver, user.email, mailoutbox)
-    time_machine.advance(seconds=61)
-    second = ask_for_sign_in_code(client, deliver, user.email, mailoutbox)
-
-    assert enter(Client(), user.email, first).status_code == 200
-    assert enter(Client(), user.email, second).status_code == 302
-
-
 def test_a_reset_code_does_not_sign_in(client, user, deliver, mailoutbox):
     deliver(client.post, reverse("accounts:password_reset"), {"email": user.email})
 

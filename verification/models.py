@@ -91,7 +91,8 @@ class OneTimeSecret(models.Model):
     other_attempts = models.PositiveSmallIntegerField(_("guesses from other browsers"), default=0)
     max_attempts = models.PositiveSmallIntegerField(_("max guesses"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
-    # Set when a newer secret for the same purpose, or a completed reset, kills this one.
+    # Set when a newer secret for the same purpose kills this one (a link: the next one; a
+    # code: the second one after it), or a completed reset does.
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     objects = OneTimeSecretManager()

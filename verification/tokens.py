@@ -1,10 +1,11 @@
 """Issue, guess and consume one-time codes and links, of the purposes the app registered
 (verification/registry.py).
 
-A secret is bound to one user and one purpose; issuing a new one revokes the older ones. Only
-`salted_hmac(purpose, user, secret)` is stored, and every check compares digests in constant
-time. Guesses are counted on the row with one conditional UPDATE, so parallel guesses cannot
-go past the limit.
+A secret is bound to one user and one purpose. A new link revokes the older ones; a new code
+leaves the one asked just before it alive (its mail may arrive last) and revokes the older ones.
+Only `salted_hmac(purpose, user, secret)` is stored, and every check compares digests in
+constant time. Guesses are counted on one row with one conditional UPDATE, so parallel guesses
+cannot go past the limit.
 """
 
 import math
@@ -100,10 +101,17 @@ def revoke_secrets(*, user: AbstractBaseUser, purpose: str) -> None:
 #
 # A code is asked for an address: `open_code_challenge` writes its row at once, for every
 # address alike (with no user when no account may use it), and the worker writes the code
-# into it (`write_code`). A guess is counted on that row (`guess_code`): the row alone decides
-# right or wrong and how many tries are left. Across all the codes of an address, wrong
+# into it (`write_code`). The last code asked and the one before it are live (LIVE_CODES). A
+# guess is counted on the last one's row (`guess_code`), which alone says how many tries are
+# left, and is matched against every live code. Across all the codes of an address, wrong
 # guesses since the last right one are counted too (`FailedGuesses`), and past a few of them
 # a guess must wait (`guess_wait`).
+
+# How many codes of one purpose and address take guesses at once: the last one asked and the
+# one before it, so that the code of a mail that arrives after its "send again" still works
+# (issue 22). They share the last one's tries, so a guess has LIVE_CODES chances in 10**6
+# where it had one (docs/security.md, "Guessing codes").
+LIVE_CODES = 2
 
 
 class TooManyGuesses(Exception):
@@ -122,11 +130,14 @@ def address_key(address: str) -> str:
 @transaction.atomic(savepoint=False)  # one transaction with the request that asks
 def open_code_challenge(*, address: str, purpose: str, user: AbstractBaseUser | None) -> OneTimeSecret:
     """Record that a code for `purpose` was asked for `address`, for `user` (None: no account
-    may use it, and no code will match). The older codes asked for the address die."""
+    may use it, and no code will match). The code asked just before stays live; older ones
+    die."""
     ttl = registry.code_purpose(purpose).ttl  # LookupError, before anything is written
     key = address_key(address)
     now = clock.now()
-    OneTimeSecret.objects.active().filter(address_key=key, purpose=purpose).update(revoked_at=now)
+    asked = OneTimeSecret.objects.filter(address_key=key, purpose=purpose)
+    kept = asked.values("pk")[: LIVE_CODES - 1]
+    asked.active().exclude(pk__in=kept).update(revoked_at=now)
     return OneTimeSecret.objects.create(
         user=user,
         address_key=key,
@@ -148,7 +159,8 @@ def write_code(*, secret: OneTimeSecret, bound_to: str = "") -> str:
 
 
 def last_code_challenge(*, address: str, purpose: str) -> OneTimeSecret | None:
-    """The code last asked for `address` for `purpose`, usable or not, if any."""
+    """The code last asked for `address` for `purpose`, usable or not, if any: the row that
+    counts the guesses at all its live codes."""
     return OneTimeSecret.objects.filter(address_key=address_key(address), purpose=purpose).first()
 
 
@@ -161,21 +173,54 @@ def guess_code(
     bound_to: str = "",
     by_the_asker: bool = True,
 ) -> None:
-    """Spend one try of `challenge`, and use it up if `code` is its code and it was asked for
-    `user`; raise InvalidCode otherwise (wrong with the tries left, or dead).
+    """Spend one try of `challenge`, the code last asked for its address and purpose, and use
+    up every live code there if `code` is one of them and it was asked for `user`; raise
+    InvalidCode otherwise (wrong with the tries left, or dead).
 
-    Every guess, right or wrong, spends its try first, so a code that has taken its last
-    wrong guess stays dead even for the right value; the guess that takes the last try may
-    still be right. The browser that asked for the code has its tries, every other browser
+    Every guess, right or wrong, spends its try first, on `challenge` alone (the live codes
+    share its tries), so a code that has taken its last wrong guess stays dead even for the
+    right value, and so does the code before it; the guess that takes the last try may still
+    be right. The browser that asked for the code has its tries, every other browser
     together has as many (`by_the_asker`): strangers cannot kill the asker's code."""
     if challenge is None or not _spend_attempt(challenge, by_the_asker=by_the_asker):
         raise InvalidCode.dead()
-    right = _matches(challenge, code, bound_to)  # computed for every address alike
-    if not (right and user is not None and challenge.user_id == user.pk and challenge.used_at is None):
+    # Every live code is weighed, for every address alike; the last one asked first.
+    right = [row for row in _live_codes(challenge) if _matches(row, code, bound_to)]
+    if not (right and user is not None and right[0].user_id == user.pk and challenge.used_at is None):
         spent = challenge.attempts if by_the_asker else challenge.other_attempts
         raise InvalidCode.wrong(attempts_left=challenge.max_attempts - spent - 1)
-    if not _mark_used(challenge):
+    if not _use_up(challenge, right[0]):
         raise InvalidCode.dead()  # a parallel right guess got there first
+
+
+def _live_codes(challenge):
+    """`challenge`, then the live codes asked for its address and purpose before it."""
+    if not challenge.address_key:
+        return [challenge]
+    before = (
+        OneTimeSecret.objects.active()
+        .filter(
+            address_key=challenge.address_key, purpose=challenge.purpose, created_at__lte=challenge.created_at
+        )
+        .exclude(pk=challenge.pk)
+    )
+    return [challenge, *before[: LIVE_CODES - 1]]
+
+
+def _use_up(challenge, matched):
+    """Spend every live code of `challenge`'s address and purpose (one use for them all), if
+    `challenge` and `matched` are still usable. `challenge` first: of parallel right guesses,
+    at either code, its row lets exactly one through."""
+    with transaction.atomic():
+        if not _mark_used(challenge):
+            return False
+        if matched.pk != challenge.pk and not _mark_used(matched):
+            transaction.set_rollback(True)  # revoked since it was read (a third code was asked)
+            return False
+        if challenge.address_key:
+            live = OneTimeSecret.objects.active().filter(address_key=challenge.address_key)
+            live.filter(purpose=challenge.purpose).update(used_at=clock.now())
+    return True
 
 
 def lock_wrong_guesses(*, address: str) -> None:
