@@ -235,3 +235,24 @@ def test_an_address_change_code_proves_only_the_address_it_was_mailed_to(
     assert error_code(refused) == "wrong_code"
     user.refresh_from_db()
     assert user.email not in (NEW_ADDRESS, other)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "the newest code is surest"),
+        ("zh-hans", "以最新一封中的验证码为准"),
+        ("zh-hant", "以最新一封中的驗證碼為準"),
+    ],
+)
+def test_every_code_page_says_the_newest_code_is_surest_and_the_one_before_still_works(
+    user, deliver, language, words
+):
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(user)
+    form = {"new_email": NEW_ADDRESS, "current_password": PASSWORD}
+    deliver(client.post, reverse("accounts:email_change"), form)
+    pages = ["accounts:password_reset_confirm", "accounts:login_code", "accounts:email_change_code"]
+
+    for page in pages:
+        assert words in client.get(reverse(page)).content.decode(), page
