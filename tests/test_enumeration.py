@@ -214,3 +214,31 @@ def test_a_used_code_reads_like_a_wrong_guess_at_an_unknown_address(
 
     assert (reset, refused) == (302, 200)
     assert account == unknown  # the used code, and a second guess at no code: alike
+
+
+def test_guesses_with_two_live_codes_read_and_work_the_same_for_every_kind_of_address(
+    addresses, deliver, time_machine
+):
+    # Issue 22: after "send again" two codes are live, and each guess is weighed against both.
+    new_password = "a-brand-new-passphrase-42"
+    data = {"code": "000000", "password1": new_password, "password2": new_password}
+
+    def after_two_asks(email, client_ip):
+        asker = Client(REMOTE_ADDR=client_ip)
+        for _ in range(2):
+            deliver(asker.post, reverse("accounts:password_reset"), {"email": email})
+            time_machine.advance(seconds=61)
+        seen = []
+        for guesser in (asker, Client(REMOTE_ADDR=client_ip)):
+            with CaptureQueriesContext(connection) as done:
+                answer = guesser.post(reverse("accounts:password_reset_confirm"), {**data, "email": email})
+            seen.append((comparable(answer, email), statement_shapes(done)))
+        return seen
+
+    seen = {
+        state: after_two_asks(addresses[state], f"198.51.100.{n}") for n, state in enumerate(ADDRESS_STATES)
+    }
+
+    assert b"4 tries left" in seen["unknown"][0][0][3]
+    for state in ADDRESS_STATES:
+        assert seen[state] == seen["unknown"], state

@@ -17,11 +17,11 @@ from verification.models import OneTimeSecret
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 NEW_ADDRESS = "new-address@example.org"
-addresses = (f"203.0.113.{n % 250}" for n in itertools.count(1))
+client_addresses = (f"203.0.113.{n % 250}" for n in itertools.count(1))
 
 
 def browser():
-    return Client(REMOTE_ADDR=next(addresses))
+    return Client(REMOTE_ADDR=next(client_addresses))
 
 
 @dataclass(frozen=True)
@@ -256,3 +256,25 @@ def test_every_code_page_says_the_newest_code_is_surest_and_the_one_before_still
 
     for page in pages:
         assert words in client.get(reverse(page)).content.decode(), page
+
+
+def test_a_code_revoked_while_its_guess_is_weighed_spends_nothing(user, monkeypatch):
+    # A third code asked between the read of the live codes and their use kills the first:
+    # the right guess at it then proves nothing, and the last code stays as it was.
+    from tests import helpers
+    from verification import tokens
+
+    first = helpers.issue_code(user=user, purpose=Purpose.PASSWORD_RESET)
+    helpers.issue_code(user=user, purpose=Purpose.PASSWORD_RESET)
+    live_codes = tokens._live_codes
+
+    def then_a_third_is_asked(challenge):
+        live = live_codes(challenge)
+        OneTimeSecret.objects.exclude(pk=challenge.pk).update(revoked_at=challenge.created_at)
+        return live
+
+    monkeypatch.setattr(tokens, "_live_codes", then_a_third_is_asked)
+
+    with pytest.raises(tokens.InvalidCode, match="dead"):
+        helpers.guess(user=user, purpose=Purpose.PASSWORD_RESET, code=first)
+    assert [row.state for row in OneTimeSecret.objects.order_by("created_at")] == ["revoked", "active"]
