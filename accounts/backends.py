@@ -10,15 +10,17 @@ class ActiveSessionBackend(ModelBackend):
     account staff switched off (accounts.forms.LoginForm answers one awaiting activation like
     a wrong password); sessions still belong to active users only.
 
-    What is typed as the username may be the account's address: the account at that address
-    signs in with its password, else it is taken for a username (which may contain "@").
-    Either way one password hash is computed, or Django's dummy one when nobody matches, so
-    an address without an account reads, and takes as long, as a wrong password."""
+    What is typed as the username may be the account's address: anything with "@" in it is
+    taken for an address and nothing else (no username has one), so whether a typed address
+    signs in depends on that address's account alone. Either way one password hash is
+    computed, or Django's dummy one when nobody matches, so an address without an account
+    reads, and takes as long, as a wrong password."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        owner = _account_at(username)
-        if owner is not None:
-            username = owner.get_username()
+        if username and "@" in username:
+            owner = _account_at(username)
+            # No account there: a username no account can have, so Django's dummy hash runs.
+            username = owner.get_username() if owner is not None else "@"
         return super().authenticate(request, username=username, password=password, **kwargs)
 
     def user_can_authenticate(self, user):
@@ -30,9 +32,7 @@ class ActiveSessionBackend(ModelBackend):
         return user if user is not None and user.is_active else None
 
 
-def _account_at(typed: str | None) -> User | None:
-    if not typed or "@" not in typed:
-        return None
+def _account_at(typed: str) -> User | None:
     try:
         return User.objects.get_by_email(canonical_email(typed))
     except ValidationError:

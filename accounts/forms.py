@@ -70,6 +70,7 @@ class SignUpForm(SetPasswordMixin, AsksAboutABouncedAddress):
             "Write your username in one alphabet: letters of different ones (such as Latin "
             "and Cyrillic) can look the same and pass for someone else's name."
         ),
+        "at_sign": _("A username cannot contain @: you sign in with your address anyway."),
     }
 
     def __init__(self, *args, **kwargs):
@@ -82,6 +83,11 @@ class SignUpForm(SetPasswordMixin, AsksAboutABouncedAddress):
         username = self.cleaned_data["username"]
         if scripts.mixes_scripts(username):
             raise ValidationError(self.error_messages["mixed_scripts"], code="mixed_scripts")
+        # Sign-in takes what has "@" in it for an address only (accounts/backends.py): a
+        # username that is someone's address would sign in exactly when that address has no
+        # account, telling its owner's secret to whoever chose it.
+        if "@" in username:
+            raise ValidationError(self.error_messages["at_sign"], code="at_sign")
         return username
 
     def clean(self):

@@ -3,6 +3,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.factories import PASSWORD, UserFactory
+from tests.helpers import signs_in
 from tests.test_enumeration import comparable
 
 
@@ -96,3 +97,32 @@ def test_signed_in_people_who_open_sign_in_or_sign_up_go_to_their_account(client
 
 def test_the_site_has_a_favicon(client, db):
     assert 'rel="icon" href="/static/favicon.svg"' in client.get("/").content.decode()
+
+
+def test_a_username_that_is_an_address_is_refused_at_sign_up(client, db):
+    response = client.post(
+        reverse("accounts:signup"),
+        {
+            "username": "lin@example.org",
+            "email": "me@example.net",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+
+    assert response.context["form"].has_error("username", "at_sign")
+
+
+def test_an_address_typed_at_sign_in_is_only_ever_an_address(db, user):
+    """A stranger who holds a username spelled like someone's address (an account older than
+    the sign-up rule, or one staff made) cannot learn from signing in with it whether that
+    address has an account: it signs in as the address's account or as nobody."""
+    free, taken = "nobody-here@example.org", user.email
+    for probe in (free, taken):
+        stranger = UserFactory(username=probe, email=f"stranger-{len(probe)}@example.net")
+        stranger.set_password("the-strangers-own-passphrase")
+        stranger.save()
+
+    assert not signs_in(free, "the-strangers-own-passphrase")
+    assert not signs_in(taken, "the-strangers-own-passphrase")
+    assert signs_in(taken, PASSWORD)  # the address's own account
