@@ -2,19 +2,21 @@
 account's codes; a browser the account signed in with before is how its owner keeps guessing
 when strangers' wrong guesses have reached that cap (docs/security.md, "Guessing codes").
 
-The cookie holds a keyed digest of the account and of the last time its mailbox was proven
-(and its session epoch): it names nobody. It outlives a change of password on purpose: a thief
-with the password who changes it must not strip the owner's browsers of this. It dies when the
-mailbox is proven again (a reset or sign-in by code, a change of address, its undo), so that
-whoever signed in before the owner took the account back keeps nothing.
+The cookie holds a keyed digest of the account, of its password hash and session epoch, and
+of the last time its mailbox was proven: it names nobody. It dies with every new password and
+whenever the mailbox is proven again (a reset or sign-in by code, a change of address, its
+undo), so that whoever signed in before the owner took the account back, or changed its
+password, keeps nothing; the browser that made the change is remembered again at once
+(`stay_signed_in`). A known browser's wrong codes do not count towards the address's bound
+(accounts/services.py `guess_code_bounded`): whoever signed in with the password of the moment
+cannot close codes for the owner's other browsers with them.
 """
 
 from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.utils.crypto import constant_time_compare, salted_hmac
-
-from verification.tokens import forget_wrong_guesses
 
 COOKIE = "known_browser"
 MAX_AGE = 365 * 24 * 60 * 60
@@ -23,7 +25,9 @@ MAX_AGE = 365 * 24 * 60 * 60
 def proof_of(user) -> str:
     proven = user.email_verified_at.isoformat() if user.email_verified_at else ""
     return salted_hmac(
-        "accounts.known_browser", f"{user.pk}:{user.session_epoch}:{proven}", algorithm="sha256"
+        "accounts.known_browser",
+        f"{user.pk}:{user.password}:{user.session_epoch}:{proven}",
+        algorithm="sha256",
     ).hexdigest()
 
 
@@ -38,10 +42,18 @@ def proof_in(request) -> str:
 
 @receiver(user_logged_in)
 def _remember_the_sign_in(sender, request, user, **kwargs):
-    # The owner proved themselves: strangers' wrong codes at the address count no more.
-    forget_wrong_guesses(address=user.email)
+    # Strangers' wrong codes at the address still count: forgetting them here would tell a
+    # stranger who pushed the count up when the owner signs in. This browser needs no such
+    # help: being known, it is held to no bound but its codes' own tries.
     if request is not None:
         request.known_browser_proof = proof_of(user)
+
+
+def stay_signed_in(request, user) -> None:
+    """After this browser changed the account's password or address: keep its session (every
+    other one ends) and its standing as a browser the account signed in with."""
+    update_session_auth_hash(request, user)
+    request.known_browser_proof = proof_of(user)
 
 
 class RememberSignIns:

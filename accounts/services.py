@@ -387,7 +387,9 @@ def sign_in_with_code(*, email: str, code: str, client_ip: str, browser: Browser
         ratelimit.hit(Scope.FAILED_SIGNIN_FROM_CLIENT, client_ip)
         raise
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(email_verified_at=clock.now())
+        # On the object too: the browser's known-browser proof is made from it at login().
+        user.email_verified_at = clock.now()
+        User.objects.filter(pk=user.pk).update(email_verified_at=user.email_verified_at)
         revoke_secrets(user=user, purpose=Purpose.LOGIN)
         signals.tell_integrators(signals.address_proven, user=user, how="sign_in_code")
         signals.tell_integrators(signals.signed_in_by_code, user=user)
@@ -448,7 +450,8 @@ def guess_code_bounded(
         except TooManyGuesses as wait:
             refused = CodesClosed() if wait.seconds is None else TooManyTries(wait.seconds)
         except InvalidCode as wrong:
-            count_wrong_guess(address=address)
+            if not known_here:  # whoever holds the password of the moment closes nothing
+                count_wrong_guess(address=address)
             refused = wrong if asked_here else InvalidCode.unexplained()
         else:
             forget_wrong_guesses(address=address)

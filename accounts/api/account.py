@@ -3,12 +3,12 @@ a change from the old address, change the password."""
 
 from datetime import datetime
 
-from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import login
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from ninja import Router, Schema, Status
 
-from accounts import email_change, services
+from accounts import email_change, known_browser, services
 from accounts.account_forms import (
     EmailChangeCodeForm,
     EmailChangeForm,
@@ -101,7 +101,7 @@ def confirm_email_change(request, body: EmailCodeIn):
         raise refused_code(form, refused) from None
     except email_change.AddressTaken:
         raise Refused.one("address_taken", address_taken) from None
-    update_session_auth_hash(request, user)
+    known_browser.stay_signed_in(request, user)
     return session_answer(request)
 
 
@@ -158,5 +158,5 @@ def change_password(request, body: PasswordChangeIn):
         services.set_new_password(user=user, password=form.cleaned_data["password1"])
     except services.AccountChanged:
         raise Refused.one("account_changed", account_changed) from None
-    update_session_auth_hash(request, user)
+    known_browser.stay_signed_in(request, user)
     return session_answer(request)

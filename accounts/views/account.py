@@ -2,7 +2,7 @@
 the new address, undone from the old one), a change of password."""
 
 from django.contrib import messages
-from django.contrib.auth import login, update_session_auth_hash
+from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
 from django.urls import reverse_lazy
@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, TemplateView
 
-from accounts import delivery_notice, email_change, services
+from accounts import delivery_notice, email_change, known_browser, services
 from accounts.account_forms import (
     EmailChangeCodeForm,
     EmailChangeForm,
@@ -97,7 +97,7 @@ class EmailChangeCodeView(LoginRequiredMixin, FormView):
         except email_change.AddressTaken:
             form.add_error(None, _("That address now belongs to another account."))
             return self.form_invalid(form)
-        update_session_auth_hash(self.request, user)  # this session stays; the others end
+        known_browser.stay_signed_in(self.request, user)  # this session stays; the others end
         messages.success(
             self.request, _("Your address is now %(address)s.") % {"address": shown_email(user.email)}
         )
@@ -181,7 +181,7 @@ class PasswordChangeView(SignedInForm):
         except services.AccountChanged:
             form.add_error(None, _("Your account changed while this page was open. Sign in again."))
             return self.form_invalid(form)
-        update_session_auth_hash(self.request, user)  # this session stays; the others end
+        known_browser.stay_signed_in(self.request, user)  # this session stays; the others end
         messages.success(self.request, _("Your password is changed."))
         return super().form_valid(form)
 
