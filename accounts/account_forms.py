@@ -84,6 +84,10 @@ class PasswordChangeForm(SetPasswordMixin, CurrentPassword):
         validate_new_password(self, self.user)
         return self.cleaned_data
 
+    def refuse_change(self, refused):
+        message = _("This account's password was changed too often lately. Try again in %(seconds)s seconds.")
+        self.add_error(None, too_many_tries(message, refused.seconds))
+
 
 class UndoEmailChangeForm(SetPasswordMixin, forms.Form):
     """The undo page: a new password, since whoever changed the address may know the old one."""

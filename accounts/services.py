@@ -468,6 +468,8 @@ def set_new_password(*, user: User, password: str, by_code: bool = False) -> Non
     survives), and browsers signed in before no longer count as the owner's
     (accounts/known_browser.py). Raise AccountChanged if another request changed the
     password or address since `user` was loaded."""
+    if not by_code and (wait := ratelimit.hit(Scope.PASSWORD_CHANGE_FOR_ACCOUNT, str(user.pk))):
+        raise TooManyTries(wait)
     loaded_password = user.password
     user.set_password(password)  # hashing, outside the transaction
     user.password_changed_at = clock.now()

@@ -178,6 +178,11 @@ VERIFICATION_SIGNINS_PER_IP_PER_HOUR = env.int("VERIFICATION_SIGNINS_PER_IP_PER_
 # New sessions by password for one account. Only a right password spends it, and a new
 # password starts a new count, so strangers cannot lock the owner out (docs/security.md).
 VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR = env.int("VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR", default=20)
+# Signed-in password changes of one account (each mails its owner a notice). A reset by code
+# is not counted: whoever spends this with a stolen password leaves the owner that way.
+VERIFICATION_PASSWORD_CHANGES_PER_ACCOUNT_PER_HOUR = env.int(
+    "VERIFICATION_PASSWORD_CHANGES_PER_ACCOUNT_PER_HOUR", default=5
+)
 # How many proxies in front of the site append to X-Forwarded-For. 0: use the socket's address
 # and ignore the header, which any client can write. Production must say (0 included): behind
 # a proxy, a wrong 0 puts every client in one bucket, and one client can then lock out all.

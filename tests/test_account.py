@@ -293,6 +293,29 @@ def test_a_password_change_keeps_this_session_ends_the_others_and_tells_the_owne
     assert "password was changed" in mailoutbox[0].subject
 
 
+def test_password_changes_are_few_an_hour_so_their_notices_flood_no_inbox(
+    client, member, deliver, mailoutbox
+):
+    # An attacker helper changed one account's password 89 times a minute: 45 notices in the
+    # owner's inbox, and everyone's codes queued behind them.
+    passwords = [PASSWORD] + [f"{NEW_PASSWORD}-{n}" for n in range(6)]
+    answers = []
+    for current, new in zip(passwords, passwords[1:]):
+        answers.append(
+            deliver(
+                client.post,
+                reverse("accounts:password_change"),
+                {"current_password": current, "password1": new, "password2": new},
+            )
+        )
+
+    assert [answer.status_code for answer in answers] == [302] * 5 + [200]
+    assert answers[-1].context["form"].has_error("__all__", "rate_limited")
+    member.refresh_from_db()
+    assert member.check_password(passwords[5])  # the refused change changed nothing
+    assert len(mailoutbox) == 5
+
+
 def test_a_password_change_needs_the_current_password_and_a_good_new_one(client, member):
     wrong = client.post(
         reverse("accounts:password_change"),

@@ -151,9 +151,7 @@ def test_past_a_hundred_wrong_codes_only_a_browser_the_account_signed_in_with_ma
     assert signs_in(user.username, NEW_PASSWORD)
 
 
-def test_signing_in_forgets_no_wrong_codes_yet_the_browser_that_signed_in_guesses_at_once(
-    user, time_machine
-):
+def test_signing_in_forgets_no_wrong_codes_yet_the_browser_that_signed_in_guesses_at_once(user, time_machine):
     # Forgetting them would tell the stranger who pushed the count up when the owner signed in.
     make_wrong_guesses(user.email, 12, time_machine)
     owner = browser()

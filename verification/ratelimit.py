@@ -31,6 +31,7 @@ class Scope(StrEnum):
     FAILED_SIGNIN_FROM_CLIENT = "failed_signin_from_client"
     SIGNIN_FROM_CLIENT = "signin_from_client"
     NEW_SESSION_FOR_ACCOUNT = "new_session_for_account"
+    PASSWORD_CHANGE_FOR_ACCOUNT = "password_change_for_account"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ def limits() -> dict[Scope, Rule]:
         # Right passwords for one account (keyed by the account and its sessions' hash, so a
         # new password starts a new count): only whoever knows the password spends it.
         Scope.NEW_SESSION_FOR_ACCOUNT: Rule(settings.VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR, 3600),
+        # Signed-in password changes of one account, each told to its owner at priority: a
+        # flood of them filled an inbox and held every address's codes back.
+        Scope.PASSWORD_CHANGE_FOR_ACCOUNT: Rule(
+            settings.VERIFICATION_PASSWORD_CHANGES_PER_ACCOUNT_PER_HOUR, 3600
+        ),
     }
 
 

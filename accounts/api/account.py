@@ -156,6 +156,9 @@ def change_password(request, body: PasswordChangeIn):
     user = request.user
     try:
         services.set_new_password(user=user, password=form.cleaned_data["password1"])
+    except services.TooManyTries as refused:
+        form.refuse_change(refused)
+        raise Refused.from_form(form) from None
     except services.AccountChanged:
         raise Refused.one("account_changed", account_changed) from None
     known_browser.stay_signed_in(request, user)

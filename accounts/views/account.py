@@ -178,6 +178,9 @@ class PasswordChangeView(SignedInForm):
         user = self.request.user
         try:
             services.set_new_password(user=user, password=form.cleaned_data["password1"])
+        except services.TooManyTries as refused:
+            form.refuse_change(refused)
+            return self.form_invalid(form)
         except services.AccountChanged:
             form.add_error(None, _("Your account changed while this page was open. Sign in again."))
             return self.form_invalid(form)
