@@ -169,7 +169,7 @@ def render_mail(email, context, *, templates=""):
         "user": user,
         # A name chosen by whoever typed an address that is not proven yet is no greeting
         # (it would carry their text to a stranger's inbox).
-        "greeting_name": user.get_username() if proven and settings.VERIFICATION_SIGNUP_USERNAME else "",
+        "greeting_name": user.get_username() if proven and user.chose_username else "",
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "support_email": settings.SUPPORT_EMAIL,

@@ -1,3 +1,4 @@
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -98,6 +99,17 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
         indexes = [models.Index(Upper("username"), name="accounts_user_username_fold")]
+
+    # Usernames the site makes up: nobody chose them, so no page or mail greets anyone by one.
+    MADE_UP_USERNAME = "u-"
+
+    @classmethod
+    def made_up_username(cls) -> str:
+        return f"{cls.MADE_UP_USERNAME}{secrets.token_hex(8)}"
+
+    @property
+    def chose_username(self) -> bool:
+        return settings.VERIFICATION_SIGNUP_USERNAME and not self.username.startswith(self.MADE_UP_USERNAME)
 
     @property
     def display_name(self):

@@ -6,7 +6,6 @@ account, so callers can show one page for all (no account enumeration).
 """
 
 import math
-import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from accounts import addresses, known_browser, signals
 from accounts.models import User, UsernameClaim
@@ -147,7 +147,7 @@ def register_user(*, username: str, email: str, password: str, client_ip: str, l
     if ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip):
         return
     # A site that asks for no username gives each account one that nobody sees or types.
-    username = username or f"u-{secrets.token_hex(8)}"
+    username = username or User.made_up_username()
     # Hashed in every branch, so all take the same time, and outside the transaction, so
     # SQLite's write lock is not held while Argon2 works.
     password_hash = make_password(password)
@@ -281,6 +281,18 @@ def activate_account(*, token: str, password: str, client_ip: str) -> User:
         _prove_address(user)
         signals.tell_integrators(signals.address_proven, user=user, how="activation")
     return user
+
+
+def _drop_what_the_sign_up_chose(user: User) -> None:
+    """A code recovers a never-activated account: whoever signed up may have been a stranger
+    with the owner's address, so their choices go with their password. The username becomes
+    one nobody chose (no mail greets by it), and mail is written in the language of the page
+    the owner recovered it from (an attacker helper had the owner greeted in a stranger's
+    words, in a language the stranger picked)."""
+    user.username = User.made_up_username()
+    language = translation.get_language() or ""
+    user.language = language if language in dict(settings.LANGUAGES) else ""
+    user.save(update_fields=["username", "language"])
 
 
 def _prove_address(user: User) -> None:
@@ -476,6 +488,8 @@ def set_new_password(*, user: User, password: str, by_code: bool = False) -> Non
     with transaction.atomic():
         lock_unchanged(user, loaded_password=loaded_password)
         user.save(update_fields=["password", "password_changed_at"])
+        if by_code and user.awaits_activation:
+            _drop_what_the_sign_up_chose(user)
         if by_code:
             _prove_address(user)
         revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)

@@ -1,6 +1,7 @@
 """The account page, a change of address proven by a code to the new address (told to the old
 one, which may undo it), and a change of password."""
 
+import itertools
 import re
 from datetime import UTC
 from urllib.parse import parse_qs, urlsplit
@@ -300,7 +301,7 @@ def test_password_changes_are_few_an_hour_so_their_notices_flood_no_inbox(
     # owner's inbox, and everyone's codes queued behind them.
     passwords = [PASSWORD] + [f"{NEW_PASSWORD}-{n}" for n in range(6)]
     answers = []
-    for current, new in zip(passwords, passwords[1:]):
+    for current, new in itertools.pairwise(passwords):
         answers.append(
             deliver(
                 client.post,

@@ -53,8 +53,9 @@ def test_recovering_a_squatted_address_activates_it_with_the_owners_password(
     assert response.status_code == 302
     account = User.objects.get()
     assert account.is_active and account.email_verified_at is not None
-    assert not signs_in("mallory", SQUATTER_PASSWORD)
-    assert signs_in("mallory", OWNER_PASSWORD)
+    assert not signs_in("victim@example.com", SQUATTER_PASSWORD)
+    assert signs_in("victim@example.com", OWNER_PASSWORD)
+    assert not signs_in("mallory", OWNER_PASSWORD)  # the squatter's username went too (below)
     # The squatter's activation link died with the recovery.
     assert activate(Client(), activation_path(mailoutbox[0]), SQUATTER_PASSWORD).status_code == 400
 
@@ -194,3 +195,32 @@ def test_a_reset_never_activates_an_account_staff_switched_off(client, db, deliv
     assert bool(mailoutbox) == (state == "active")
     if mailoutbox:
         assert mailed_code(mailoutbox[0])
+
+
+def test_what_a_squatter_chose_goes_with_their_password_when_the_owner_recovers_the_address(
+    client, db, deliver, mailoutbox, time_machine
+):
+    # An attacker helper signed up with the owner's address from a zh-hant page as
+    # "Call-support-at-evil-example.com": after the owner's recovery, every mail greeted the
+    # owner by that name, in the squatter's language.
+    squatter = Client(REMOTE_ADDR="203.0.113.66", HTTP_ACCEPT_LANGUAGE="zh-hant")
+    deliver(
+        squatter.post,
+        SIGNUP,
+        {"username": "Call-support-at-evil", "email": "victim@example.com", "password1": SQUATTER_PASSWORD,
+         "password2": SQUATTER_PASSWORD},
+    )  # fmt: skip
+    time_machine.advance(seconds=61)
+    code = ask_for_code(client, deliver, "victim@example.com", mailoutbox)
+    data = {
+        "email": "victim@example.com",
+        "code": code,
+        "password1": OWNER_PASSWORD,
+        "password2": OWNER_PASSWORD,
+    }
+    deliver(client.post, CONFIRM, data)
+
+    account = User.objects.get()
+    assert not account.chose_username and account.language == "en"
+    notice = mailoutbox[-1]
+    assert "password" in notice.subject and "Call-support" not in notice.body
