@@ -4,7 +4,8 @@
 // submitted: the person presses the button.
 (function () {
   var params = new URLSearchParams(window.location.hash.slice(1));
-  ["email", "code", "token"].forEach(function (name) {
+  // Never the address: a link someone else sent would sign this browser in to their account.
+  ["code", "token"].forEach(function (name) {
     var field = document.getElementById("id_" + name);
     if (field && params.get(name)) {
       field.value = params.get(name);
