@@ -1,16 +1,13 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from verification import registry
+
 
 class InvitesConfig(AppConfig):
     name = "invites"
 
     def ready(self):
-        try:
-            from verification import registry
-        except ImportError:
-            from invites import _registry_shim as registry
-
         # This app's words, which the engine knows only by these names.
         registry.register_code_purpose(
             "invite", label=_("invitation code"), ttl_setting="EXAMPLE_INVITE_CODE_TTL"
