@@ -25,17 +25,21 @@ DEFAULTS = {
     # Wrong codes at one address (all its codes together) since the last right one: from this
     # many on, each guess waits longer (1 s, doubling, up to an hour)...
     "VERIFICATION_GUESSES_BEFORE_WAITS": 10,
-    # ...and at this many, no more guesses (NIST SP 800-63B 5.2.2: at most 100 failed attempts).
+    # ...and at this many, no more guesses but where the app lets one past (`guess_wait`'s
+    # limit_applies; NIST SP 800-63B 5.2.2: at most 100 failed attempts).
     "VERIFICATION_GUESSES_MAX": 100,
     # Rate limits (SECURITY.md 10), in the database so that every process shares them. Mail to
     # one address: one per cooldown (seconds), a few per hour.
     "VERIFICATION_MAIL_COOLDOWN": 60,
     "VERIFICATION_MAILS_PER_HOUR": 5,
-    # Requests that may send mail, and code guesses, from one client per hour.
+    # Requests that may send mail, and code guesses, from one client per hour. (Per address,
+    # each code's own tries are the bound: a limit across its codes would let a stranger lock
+    # the owner out.)
     "VERIFICATION_REQUESTS_PER_IP_PER_HOUR": 30,
     "VERIFICATION_CHECKS_PER_IP_PER_HOUR": 60,
-    # Wrong passwords, and every password sign-in, from one client per hour; new sessions by
-    # password for one account (only a right password spends it).
+    # Wrong passwords, and every password sign-in, from one client per hour (per client only:
+    # a limit per account would let strangers lock the owner out); new sessions by password
+    # for one account (only a right password spends it, and a new password starts a new count).
     "VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR": 30,
     "VERIFICATION_SIGNINS_PER_IP_PER_HOUR": 200,
     "VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR": 20,
@@ -55,9 +59,11 @@ DEFAULTS = {
     "VERIFICATION_MAIL_MAX_ATTEMPTS": 6,
     "VERIFICATION_MAIL_RETRY_DELAY": 30.0,
     "VERIFICATION_MAIL_RETRY_MAX_DELAY": 3600.0,
-    # SMTP sessions a worker keeps open and sends over at once (each worker its own).
+    # SMTP sessions a worker keeps open and sends over at once (each worker its own): a
+    # provider that takes a while to accept each message is kept busy by several.
     "VERIFICATION_SMTP_CONNECTIONS": 8,
     # Messages per second to the provider, shared by every worker of every cluster; None: no cap.
+    # Free-mail providers suspend senders that go faster than they allow.
     "VERIFICATION_MAIL_RATE": None,
     # Sent, failed and cancelled mail, and expired codes and links, are deleted after this many
     # days, that many rows per statement and transaction.
