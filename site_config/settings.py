@@ -11,6 +11,8 @@ import environ
 from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from verification import conf as engine_conf
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -135,16 +137,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# How long codes and links live, and how many guesses a code takes (see SECURITY.md 1-4).
-VERIFICATION_CODE_LENGTH = env.int("VERIFICATION_CODE_LENGTH", default=6)
+# The engine's settings (verification/conf.py has each one's default and what it is for): the
+# environment may set any of those that are numbers, flags or text; the rest keep the default.
+for _name, _default in engine_conf.DEFAULTS.items():
+    if _name in env.ENVIRON and isinstance(_default, int | float | str):
+        globals()[_name] = env.get_value(_name, cast=type(_default))
+# No cap on the send rate by default (None), so its type is said here.
+VERIFICATION_MAIL_RATE = env.float("VERIFICATION_MAIL_RATE", default=None)
+
+# How long the site's codes and links live (see SECURITY.md 1-4).
 VERIFICATION_CODE_TTL = env.int("VERIFICATION_CODE_TTL", default=10 * 60)
-VERIFICATION_CODE_MAX_ATTEMPTS = env.int("VERIFICATION_CODE_MAX_ATTEMPTS", default=5)
-# Wrong codes at one address (its reset and sign-in codes together) since the last right one:
-# from this many on, each guess waits longer (1 s, doubling, up to an hour)...
-VERIFICATION_GUESSES_BEFORE_WAITS = env.int("VERIFICATION_GUESSES_BEFORE_WAITS", default=10)
-# ...and at this many, no more guesses, but from a browser the account signed in with before
-# (NIST SP 800-63B 5.2.2: at most 100 failed attempts). docs/security.md, "Guessing codes".
-VERIFICATION_GUESSES_MAX = env.int("VERIFICATION_GUESSES_MAX", default=100)
 VERIFICATION_ACTIVATION_TTL = env.int("VERIFICATION_ACTIVATION_TTL", default=24 * 60 * 60)
 # Sign-in by an emailed code: on or off, and how long such a code lives.
 VERIFICATION_LOGIN_BY_CODE = env.bool("VERIFICATION_LOGIN_BY_CODE", default=True)
@@ -158,37 +160,10 @@ VERIFICATION_EMAIL_UNDO_TTL = env.int("VERIFICATION_EMAIL_UNDO_TTL", default=7 *
 VERIFICATION_UNACTIVATED_RETENTION = env.int(
     "VERIFICATION_UNACTIVATED_RETENTION", default=VERIFICATION_ACTIVATION_TTL + 24 * 60 * 60
 )
-# Rate limits (SECURITY.md 10), kept in the database so every web process shares them.
-# Mail to one address: one per cooldown, a few per hour.
-VERIFICATION_MAIL_COOLDOWN = env.int("VERIFICATION_MAIL_COOLDOWN", default=60)
-VERIFICATION_MAILS_PER_HOUR = env.int("VERIFICATION_MAILS_PER_HOUR", default=5)
-# Requests that may send mail (sign-up, new link, new code) from one client IP.
-VERIFICATION_REQUESTS_PER_IP_PER_HOUR = env.int("VERIFICATION_REQUESTS_PER_IP_PER_HOUR", default=30)
-# Code guesses from one client IP, across codes. (Per address, each code's own limit is the
-# bound: a per-address limit across codes would let a stranger lock the owner out.)
-VERIFICATION_CHECKS_PER_IP_PER_HOUR = env.int("VERIFICATION_CHECKS_PER_IP_PER_HOUR", default=60)
-# Wrong passwords from one client IP. Per IP only: a per-account limit would let strangers
-# lock the owner out.
-VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR = env.int(
-    "VERIFICATION_FAILED_SIGNINS_PER_IP_PER_HOUR", default=30
-)
-# Every password sign-in from one client IP, right or wrong: generous, it bounds the hashing
-# and the sessions one client can cost the site.
-VERIFICATION_SIGNINS_PER_IP_PER_HOUR = env.int("VERIFICATION_SIGNINS_PER_IP_PER_HOUR", default=200)
-# New sessions by password for one account. Only a right password spends it, and a new
-# password starts a new count, so strangers cannot lock the owner out (docs/security.md).
-VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR = env.int("VERIFICATION_SESSIONS_PER_ACCOUNT_PER_HOUR", default=20)
-# Signed-in password changes of one account (each mails its owner a notice). A reset by code
-# is not counted: whoever spends this with a stolen password leaves the owner that way.
-VERIFICATION_PASSWORD_CHANGES_PER_ACCOUNT_PER_HOUR = env.int(
-    "VERIFICATION_PASSWORD_CHANGES_PER_ACCOUNT_PER_HOUR", default=5
-)
 # How many proxies in front of the site append to X-Forwarded-For. 0: use the socket's address
 # and ignore the header, which any client can write. Production must say (0 included): behind
 # a proxy, a wrong 0 puts every client in one bucket, and one client can then lock out all.
 TRUSTED_PROXY_COUNT = required("TRUSTED_PROXY_COUNT", dev_default=0, cast=int)
-# Per-client limits count an IPv6 client by its network of this prefix length.
-VERIFICATION_IPV6_PREFIX = env.int("VERIFICATION_IPV6_PREFIX", default=64)
 
 # Mail. With no EMAIL_HOST (development), the worker prints each mail and keeps a copy in
 # DEV_MAILBOX_DIR for the staff-only page /dev/mailbox/; production must set EMAIL_HOST.
@@ -215,63 +190,23 @@ SUPPORT_EMAIL = parseaddr(env("SUPPORT_EMAIL", default=DEFAULT_FROM_EMAIL))[1]
 if EMAIL_USE_SSL and EMAIL_USE_TLS:
     raise ImproperlyConfigured("Set EMAIL_USE_SSL (port 465) or EMAIL_USE_TLS (587), not both.")
 
-# The Reply-To of every mail, when set: a support address people may write to (mail sent
-# from an address nobody reads otherwise gets replies into the void).
-VERIFICATION_REPLY_TO = env("VERIFICATION_REPLY_TO", default="")
-# The mailbox bounces come back to, read every minute (verification/bounces.py), for example
-# imaps://user:authorization-code@imap.qq.com/INBOX. Empty: bounces are not read.
-VERIFICATION_BOUNCE_IMAP_URL = env("VERIFICATION_BOUNCE_IMAP_URL", default="")
-
 # django-anymail, to send through an ESP's API (EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend)
 # and hear its bounces and complaints at /anymail/<esp>/tracking/ (verification/esp_events.py):
 # e.g. ANYMAIL=MAILGUN_API_KEY=…,MAILGUN_SENDER_DOMAIN=mg.example.org,MAILGUN_WEBHOOK_SIGNING_KEY=…
 ANYMAIL = env.dict("ANYMAIL", default={})
 
-# What the delivery job calls to write each mail: each kind names its composer when the app
-# registers it (accounts/vocabulary.py). A host project gives a kind a composer of its own
-# (OutboundEmail -> EmailMessage) by the kind's name, e.g.
-# {"password_reset": "myproject.mail.compose_reset"}; the rest keep theirs.
-VERIFICATION_MAIL_COMPOSERS: dict[str, str] = {}
-
-# Delivery (verification/delivery.py): retries with exponential backoff and jitter, starting at
-# VERIFICATION_MAIL_RETRY_DELAY seconds and doubling up to the max; then the mail is "failed".
-VERIFICATION_MAIL_MAX_ATTEMPTS = env.int("VERIFICATION_MAIL_MAX_ATTEMPTS", default=6)
-VERIFICATION_MAIL_RETRY_DELAY = env.float("VERIFICATION_MAIL_RETRY_DELAY", default=30)
-VERIFICATION_MAIL_RETRY_MAX_DELAY = env.float("VERIFICATION_MAIL_RETRY_MAX_DELAY", default=3600)
-# SMTP sessions a mail worker keeps open and sends over at once: a provider that takes a
-# while to accept each message is kept busy by several. Each worker process has its own.
-VERIFICATION_SMTP_CONNECTIONS = env.int("VERIFICATION_SMTP_CONNECTIONS", default=8)
-if VERIFICATION_SMTP_CONNECTIONS < 1:
-    raise ImproperlyConfigured("VERIFICATION_SMTP_CONNECTIONS must be at least 1.")
-# Messages per second to the provider, shared by every worker of every cluster (empty: no cap).
-# Free-mail providers suspend senders that go faster than they allow.
-VERIFICATION_MAIL_RATE = env.float("VERIFICATION_MAIL_RATE", default=None)
-# Sent, failed and cancelled mail records, and expired codes and links, are deleted after this.
-VERIFICATION_RETENTION_DAYS = env.int("VERIFICATION_RETENTION_DAYS", default=30)
-# The sweeps delete that many rows per statement and transaction (verification/retention.py).
-VERIFICATION_SWEEP_BATCH_SIZE = env.int("VERIFICATION_SWEEP_BATCH_SIZE", default=1000)
-
-# Django-Q2 with the ORM broker: the queue is a table in DATABASES["default"], so no Redis.
-# The outbox record owns retries, so Django-Q2 never runs a job again on its own account:
-# a job never raises (max_attempts 1 is a second guard). Only a job lost with its worker
-# (killed, machine gone) is handed out again, `retry` seconds after it was taken; that is
-# longer than `timeout`, so a slow job is never run twice at once.
+# Django-Q2 as the engine has it (verification/conf.py), with the job timeout and the number of
+# workers from the environment.
 Q_TIMEOUT = env.int("Q_TIMEOUT", default=60)
 if Q_TIMEOUT <= 4 * EMAIL_TIMEOUT:
     # A mail job starts no send after Q_TIMEOUT / 2, and its last one may wait EMAIL_TIMEOUT
     # twice (send, reconnect, send): it must end before Django-Q2 stops it half-way.
     raise ImproperlyConfigured("Q_TIMEOUT must be more than four times EMAIL_TIMEOUT.")
 Q_CLUSTER = {
-    "name": "mail",
-    "orm": "default",
+    **engine_conf.Q_CLUSTER,
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": Q_TIMEOUT,
     "retry": 2 * Q_TIMEOUT,
-    "max_attempts": 1,
-    "ack_failures": True,
-    # A successful job leaves no row (the OutboundEmail is the record); failures are kept.
-    "save_limit": -1,
-    "catch_up": False,
 }
 
 # The JSON API (accounts/api/). Front ends on other origins: an allow-list, never "*", since

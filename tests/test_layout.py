@@ -86,6 +86,7 @@ ENGINE_API = {
     "verification.clock": {"now"},
     "verification.retention": {"delete_in_batches"},
     "verification.checks": {"anymail_esp"},
+    "verification.conf": {"DEFAULTS", "Q_CLUSTER"},  # the settings' defaults, which a project overrides
     "verification.models": {"OneTimeSecret"},  # the type of a challenge
 }  # fmt: skip
 

@@ -55,7 +55,7 @@ def check_esp_webhook(app_configs=None, **kwargs):
     esp = anymail_esp()
     if esp in ("", "test"):  # anymail's test backend has no webhook
         return []
-    configured = settings.ANYMAIL
+    configured = getattr(settings, "ANYMAIL", {})  # anymail's own setting, which it may go without
     if configured.get("WEBHOOK_SECRET") or configured.get(_SIGNED_WEBHOOKS.get(esp, "-")):
         return []
     key = _SIGNED_WEBHOOKS.get(esp, "WEBHOOK_SECRET")
