@@ -82,6 +82,13 @@ class PasswordChangeForm(SetPasswordMixin, CurrentPassword):
     def clean(self):
         self.validate_passwords()
         validate_new_password(self, self.user)
+        # A "change" to the same password would spend the account's few changes an hour and
+        # change nothing: a thief spent them so, and the owner could change nothing.
+        new = self.cleaned_data.get("password1")
+        if new and self.cleaned_data.get("current_password") == new:
+            self.add_error(
+                "password1", ValidationError(_("That is your password already."), code="same_password")
+            )
         return self.cleaned_data
 
     def refuse_change(self, refused):

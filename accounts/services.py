@@ -28,9 +28,9 @@ from verification.tokens import (
     InvalidCode,
     InvalidLink,
     TooManyGuesses,
+    asked_code_challenge,
     consume_link_token,
     count_wrong_guess,
-    forget_wrong_guesses,
     guess_code,
     guess_wait,
     last_code_challenge,
@@ -416,13 +416,18 @@ def guess_code_at_address(
     (never, when `user` is None: no account may use it). Raise TooManyTries when guesses at
     the address must wait, CodesClosed when they may not be made, and InvalidCode otherwise.
 
-    The last code's row counts the try and says how many are left, for both; only the
-    browser that asked for that code is told (to any other, a wrong guess would say whether
-    someone was mailed a code for the address lately), and other browsers' tries are counted
-    apart from its own. Wrong guesses at all the address's codes are counted too: past a few,
-    guesses wait, but from the browser that asked for the last code (while that code takes
-    its guesses) or one the account signed in with; past many, only the latter may guess."""
-    challenge = last_code_challenge(address=email, purpose=purpose)
+    The try is counted on the code this browser asked for, if it is live, as the asker's: no
+    one else's tries are counted there, so a code someone asked after it cannot take them
+    away (an attacker helper asked one a minute after the owner and spent its tries, killing
+    the owner's code). Any other browser's try is counted on the last code's row, apart from
+    its asker's. Only the asker is told how many tries are left (to any other, a wrong guess
+    would say whether someone was mailed a code for the address lately). Wrong guesses at all
+    the address's codes are counted too: past a few, guesses wait, but from the browser that
+    asked (while its code takes its guesses) or one the account signed in with; past many,
+    only the latter may guess."""
+    challenge = asked_code_challenge(
+        address=email, purpose=purpose, asked_for=browser.asked_for
+    ) or last_code_challenge(address=email, purpose=purpose)
     guess_code_bounded(
         challenge=challenge,
         address=email,
@@ -465,8 +470,8 @@ def guess_code_bounded(
             if not known_here:  # whoever holds the password of the moment closes nothing
                 count_wrong_guess(address=address)
             refused = wrong if asked_here else InvalidCode.unexplained()
-        else:
-            forget_wrong_guesses(address=address)
+        # A right code forgets nothing either: only an address with an account can take one,
+        # so a count that dropped would tell a stranger that, and when its owner used a code.
     if refused is not None:  # raised once the transaction is committed: the try counts
         raise refused
 

@@ -317,6 +317,17 @@ def test_password_changes_are_few_an_hour_so_their_notices_flood_no_inbox(
     assert len(mailoutbox) == 5
 
 
+def test_a_change_to_the_same_password_is_refused_and_spends_nothing(client, member):
+    # A thief spent the account's five changes an hour so, and the owner could change nothing.
+    same = {"current_password": PASSWORD, "password1": PASSWORD, "password2": PASSWORD}
+    for _ in range(6):
+        refused = client.post(reverse("accounts:password_change"), same)
+        assert refused.context["form"].has_error("password1", "same_password")
+
+    new = {"current_password": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    assert client.post(reverse("accounts:password_change"), new).status_code == 302
+
+
 def test_a_password_change_needs_the_current_password_and_a_good_new_one(client, member):
     wrong = client.post(
         reverse("accounts:password_change"),

@@ -278,3 +278,19 @@ def test_a_code_revoked_while_its_guess_is_weighed_spends_nothing(user, monkeypa
     with pytest.raises(tokens.InvalidCode, match="dead"):
         helpers.guess(user=user, purpose=Purpose.PASSWORD_RESET, code=first)
     assert [row.state for row in OneTimeSecret.objects.order_by("created_at")] == ["revoked", "active"]
+
+
+@pytest.mark.parametrize("flow", FLOWS[:2], ids=lambda flow: flow.name)
+def test_a_code_someone_else_asks_after_the_owner_cannot_spend_the_owners_tries(
+    flow, user, deliver, mailoutbox, time_machine
+):
+    # An attacker helper asked for a code a minute after the owner, then spent that last
+    # code's tries from browsers that asked for nothing: the owner's right code was refused.
+    owner = browser()
+    own = flow.ask(owner, deliver, mailoutbox, user)
+    time_machine.advance(seconds=61)
+    flow.ask(browser(), deliver, mailoutbox, user)
+    for _ in range(5):
+        flow.enter(browser(), user, wrong_code(own))
+
+    assert deliver(flow.enter, owner, user, own).status_code == 302 and flow.done(user)

@@ -74,7 +74,7 @@ def test_the_vocabulary_check_sees_strings_and_identifiers(tmp_path):
 ENGINE_API = {
     "verification.tokens": {
         "open_code_challenge", "write_code", "last_code_challenge", "guess_code", "guess_wait",
-        "count_wrong_guess", "forget_wrong_guesses", "lock_wrong_guesses", "revoke_secrets",
+        "count_wrong_guess", "lock_wrong_guesses", "asked_code_challenge", "revoke_secrets",
         "issue_link_token", "read_link_token", "consume_link_token",
         "InvalidCode", "InvalidLink", "TooManyGuesses",
     },

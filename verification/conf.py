@@ -22,7 +22,7 @@ DEFAULTS = {
     # Codes (SECURITY.md 1-4): digits, and guesses each code takes.
     "VERIFICATION_CODE_LENGTH": 6,
     "VERIFICATION_CODE_MAX_ATTEMPTS": 5,
-    # Wrong codes at one address (all its codes together) since the last right one: from this
+    # Wrong codes at one address (all its codes together) (until a month passes without one): from this
     # many on, each guess waits longer (1 s, doubling, up to an hour)...
     "VERIFICATION_GUESSES_BEFORE_WAITS": 10,
     # ...and at this many, no more guesses but where the app lets one past (`guess_wait`'s

@@ -118,7 +118,7 @@ class OneTimeSecret(models.Model):
 
 
 class FailedGuesses(models.Model):
-    """Wrong codes guessed at one address since its last right one, across all its codes: the
+    """Wrong codes guessed at one address (until a month passes without one), across all its codes: the
     account-wide bound of NIST SP 800-63B 5.2.2 (verification/tokens.py `guess_wait`).
 
     Keyed by the address's digest, so every address, with an account or not, has the same."""

@@ -104,7 +104,7 @@ def revoke_secrets(*, user: AbstractBaseUser, purpose: str) -> None:
 # into it (`write_code`). The last code asked and the one before it are live (LIVE_CODES). A
 # guess is counted on the last one's row (`guess_code`), which alone says how many tries are
 # left, and is matched against every live code. Across all the codes of an address, wrong
-# guesses since the last right one are counted too (`FailedGuesses`), and past a few of them
+# guesses (until a month passes without one) are counted too (`FailedGuesses`), and past a few of them
 # a guess must wait (`guess_wait`).
 
 # How many codes of one purpose and address take guesses at once: the last one asked and the
@@ -194,17 +194,28 @@ def guess_code(
 
 
 def _live_codes(challenge):
-    """`challenge`, then the live codes asked for its address and purpose before it."""
+    """`challenge`, then the other live codes asked for its address and purpose, the last one
+    asked first (`challenge` may be the one before it: see `asked_code_challenge`)."""
     if not challenge.address_key:
         return [challenge]
-    before = (
+    others = (
         OneTimeSecret.objects.active()
-        .filter(
-            address_key=challenge.address_key, purpose=challenge.purpose, created_at__lte=challenge.created_at
-        )
+        .filter(address_key=challenge.address_key, purpose=challenge.purpose)
         .exclude(pk=challenge.pk)
     )
-    return [challenge, *before[: LIVE_CODES - 1]]
+    return [challenge, *others[: LIVE_CODES - 1]]
+
+
+def asked_code_challenge(*, address: str, purpose: str, asked_for: str) -> OneTimeSecret | None:
+    """The live code `asked_for` (a code's id, as the asking browser holds it) if it is one of
+    `address`'s live codes for `purpose`: that browser's tries are counted on its own code,
+    where nobody else's are, so a later code asked by someone else cannot spend them."""
+    try:
+        pk = OneTimeSecret._meta.pk.to_python(asked_for)
+    except ValidationError:
+        return None
+    live = OneTimeSecret.objects.active().filter(address_key=address_key(address), purpose=purpose)
+    return next((row for row in live[:LIVE_CODES] if row.pk == pk), None)
 
 
 def _use_up(challenge, matched):
@@ -236,7 +247,7 @@ def lock_wrong_guesses(*, address: str) -> None:
 
 def guess_wait(*, address: str, waits_apply: bool = True, limit_applies: bool = True) -> None:
     """Raise TooManyGuesses when a guess at `address`'s codes must wait (from the
-    VERIFICATION_GUESSES_BEFORE_WAITS-th wrong one since the last right one, doubling from a
+    VERIFICATION_GUESSES_BEFORE_WAITS-th wrong one (until a month passes without one), doubling from a
     second up to an hour), or may not be made (VERIFICATION_GUESSES_MAX wrong ones)."""
     row = FailedGuesses.objects.filter(address_key=address_key(address)).first()
     if row is None:
@@ -265,11 +276,6 @@ def count_wrong_guess(*, address: str) -> None:
             [FailedGuesses(address_key=key, count=0, last_at=now)], ignore_conflicts=True
         )
         FailedGuesses.objects.filter(address_key=key).update(count=F("count") + 1, last_at=now)
-
-
-def forget_wrong_guesses(*, address: str) -> None:
-    """The owner of `address` proved themselves (a right code, their password): start again."""
-    FailedGuesses.objects.filter(address_key=address_key(address)).delete()
 
 
 def _spend_attempt(row, *, by_the_asker):
