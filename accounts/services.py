@@ -86,20 +86,25 @@ class UsernameTaken(Exception):
     """A parallel sign-up took the username between the form's check and the insert."""
 
 
-def spend_mail_allowance(*, email: str, purpose: str, client_ip: str) -> int:
+def spend_mail_allowance(*, email: str, purpose: str, client_ip: str, known_here: bool = False) -> int:
     """Spend the client's and the address's mail allowance; return 0, or the seconds to wait
     when one is used up. Keyed by the address whether or not it has an account, so a refusal
-    tells nothing about one."""
+    tells nothing about one; `known_here`: asked from a browser the address's account signed
+    in with, which has an allowance of its own."""
     return ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip) or _spend_address_allowance(
-        email=email, purpose=purpose
+        email=email, purpose=purpose, known_here=known_here
     )
 
 
-def _spend_address_allowance(*, email: str, purpose: str) -> int:
+def _spend_address_allowance(*, email: str, purpose: str, known_here: bool = False) -> int:
     """Spend the address's cooldown for `purpose` and its hourly allowance, per inbox
     (sub-addresses share them); 0, or the seconds to wait. The cooldown first: its refusal
-    does not use up the hourly allowance."""
+    does not use up the hourly allowance. A browser the account signed in with spends a
+    cooldown and an allowance of its own, as large: a stranger who spends the address's (and
+    can keep it spent, asking once a minute) cannot hold the owner's codes back from there."""
     inbox = addresses.inbox_key(email)
+    if known_here:
+        inbox = f"known:{inbox}"
     return ratelimit.spend((Scope.MAIL_COOLDOWN, f"{purpose}:{inbox}"), (Scope.MAIL_TO_ADDRESS, inbox))
 
 
@@ -313,13 +318,17 @@ def may_sign_in(user: User | None) -> bool:
 
 
 @transaction.atomic
-def request_password_reset(*, email: str, client_ip: str) -> str:
+def request_password_reset(*, email: str, client_ip: str, signed_in_proof: str = "") -> str:
     """Mail a reset code to an account that may recover; anything else gets nothing,
     through the same steps (a code and a mail record without a recipient). Return the code's
-    id (refused_code_id() when a limit refused)."""
-    if spend_mail_allowance(email=email, purpose=Purpose.PASSWORD_RESET, client_ip=client_ip):
-        return refused_code_id()
+    id (refused_code_id() when a limit refused). `signed_in_proof`: the asking browser's
+    (accounts/known_browser.py)."""
     user = User.objects.get_by_email(email)
+    known_here = known_browser.is_of(signed_in_proof, user)
+    if spend_mail_allowance(
+        email=email, purpose=Purpose.PASSWORD_RESET, client_ip=client_ip, known_here=known_here
+    ):
+        return refused_code_id()
     return _mail_code(
         email=email, purpose=Purpose.PASSWORD_RESET, kind=MailKind.PASSWORD_RESET, user=_if(may_recover, user)
     )
@@ -359,14 +368,15 @@ def may_sign_in_by_code(user: User | None) -> bool:
 
 
 @transaction.atomic
-def request_sign_in_code(*, email: str, client_ip: str) -> str:
+def request_sign_in_code(*, email: str, client_ip: str, signed_in_proof: str = "") -> str:
     """Mail a sign-in code to an active account that may sign in by code; one never activated
     gets its activation link instead (a code would sign in to an account that cannot sign in
     yet); anything else gets nothing, through the same steps. Return the code's id
-    (refused_code_id() when a limit refused)."""
-    if spend_mail_allowance(email=email, purpose=Purpose.LOGIN, client_ip=client_ip):
-        return refused_code_id()
+    (refused_code_id() when a limit refused). `signed_in_proof`: as request_password_reset."""
     user = User.objects.get_by_email(email)
+    known_here = known_browser.is_of(signed_in_proof, user)
+    if spend_mail_allowance(email=email, purpose=Purpose.LOGIN, client_ip=client_ip, known_here=known_here):
+        return refused_code_id()
     awaits = user is not None and user.awaits_activation
     if awaits:
         # A code row all the same, which no account may use: the same work, and the code page

@@ -281,3 +281,24 @@ def test_a_request_refused_by_someone_elses_cooldown_looks_like_any(
         return len(cookie.value) - len(email), re.search(r'data-wait-seconds="(\d+)"', page).group(1)
 
     assert strangers_view(busy.email) == strangers_view(idle.email) == strangers_view("nobody@example.com")
+
+
+def test_a_stranger_who_keeps_the_addresss_mail_allowance_spent_cannot_hold_back_the_owners_code(
+    user, deliver, mailoutbox, time_machine
+):
+    # A second attacker helper asked once a minute for 17 minutes: each mail the hourly cap
+    # gave back went to the stranger's request, and none of the owner's five got through.
+    owner = browser()
+    owner.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    owner.post(reverse("accounts:logout"))
+    stranger = [browser(), browser()]
+    for n in range(6):
+        ask(stranger[n % 2], deliver, RESET, user.email, mailoutbox)
+        time_machine.advance(seconds=61)
+    ask(stranger[0], deliver, RESET, user.email, mailoutbox)  # holds the address's cooldown too
+    sent = len(mailoutbox)
+
+    code = ask(owner, deliver, RESET, user.email, mailoutbox)
+
+    assert len(mailoutbox) == sent + 1
+    assert reset(owner, user.email, code).status_code == 302

@@ -106,7 +106,9 @@ def request_sign_in_code(request, body: EmailIn):
     """Mails a sign-in code; every address is answered alike."""
     sign_in_by_code_is_on()
     email = bound(EmailForm, body).cleaned_data["email"]
-    code_id = services.request_sign_in_code(email=email, client_ip=request.client_ip)
+    code_id = services.request_sign_in_code(
+        email=email, client_ip=request.client_ip, signed_in_proof=known_browser.proof_in(request)
+    )
     return Status(202, SIGN_IN_CODE.answer(email, code_id))
 
 
@@ -149,7 +151,9 @@ def sign_in_with_code(request, body: CodeIn):
 def request_password_reset(request, body: EmailIn):
     """Mails a reset code; every address is answered alike."""
     email = bound(EmailForm, body).cleaned_data["email"]
-    code_id = services.request_password_reset(email=email, client_ip=request.client_ip)
+    code_id = services.request_password_reset(
+        email=email, client_ip=request.client_ip, signed_in_proof=known_browser.proof_in(request)
+    )
     return Status(202, RESET_CODE.answer(email, code_id))
 
 

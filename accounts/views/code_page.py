@@ -15,7 +15,11 @@ class CodeRequest(FormView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
-        code_id = self.ask(email=email, client_ip=self.request.client_ip)
+        code_id = self.ask(
+            email=email,
+            client_ip=self.request.client_ip,
+            signed_in_proof=known_browser.proof_in(self.request),
+        )
         response = super().form_valid(form)
         self.address_cookie.remember(response, email, code_id)
         return response
