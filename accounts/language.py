@@ -20,9 +20,12 @@ def remember_language(*, user: User, language: str, only_if_unset: bool = False)
 
 
 def mail_language(*, user: User | None, asked_in: str) -> str:
-    """The person's stored language; the page's (`asked_in`) only for nobody the site knows
-    by a language yet."""
-    return (user.language if user else "") or asked_in or settings.LANGUAGE_CODE
+    """The person's stored language; the page's (`asked_in`) for nobody the site knows by a
+    language yet, and for an account whose address nobody proved: its stored language was
+    chosen by whoever signed up, perhaps a stranger with the owner's address (an attacker
+    helper had the owner's reset code mailed in a squatter's language)."""
+    stored = user.language if user and user.email_verified_at else ""
+    return stored or asked_in or settings.LANGUAGE_CODE
 
 
 def switch_language(request):

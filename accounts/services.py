@@ -105,7 +105,13 @@ def _spend_address_allowance(*, email: str, purpose: str, known_here: bool = Fal
     inbox = addresses.inbox_key(email)
     if known_here:
         inbox = f"known:{inbox}"
-    return ratelimit.spend((Scope.MAIL_COOLDOWN, f"{purpose}:{inbox}"), (Scope.MAIL_TO_ADDRESS, inbox))
+    # Per purpose too: a request that mails nothing (a new activation link for an account
+    # that is active) must not spend what reset and sign-in codes need; to hold those back a
+    # stranger must mail the owner codes, which the owner then sees (an attacker helper held
+    # them back, silently, with activation requests).
+    return ratelimit.spend(
+        (Scope.MAIL_COOLDOWN, f"{purpose}:{inbox}"), (Scope.MAIL_TO_ADDRESS, f"{purpose}:{inbox}")
+    )
 
 
 def mail_from_staff(*, user: User, kind: str, purpose: str) -> bool:
@@ -472,13 +478,14 @@ def guess_code_bounded(
         # its guesses are anyone's (else one mail would buy endless quick guesses).
         asking = asked_here and challenge is not None and challenge.takes_guesses(by_the_asker=True)
         try:
-            guess_wait(address=address, waits_apply=not (asking or known_here), limit_applies=not known_here)
+            # A known browser may guess past the cap, but waits like anyone: it may be a thief's
+            # with the password, killing each code the owner is mailed (an attacker helper).
+            guess_wait(address=address, waits_apply=not asking, limit_applies=not known_here)
             guess_code(challenge=challenge, user=user, code=code, bound_to=bound_to, by_the_asker=asked_here)
         except TooManyGuesses as wait:
             refused = CodesClosed() if wait.seconds is None else TooManyTries(wait.seconds)
         except InvalidCode as wrong:
-            if not known_here:  # whoever holds the password of the moment closes nothing
-                count_wrong_guess(address=address)
+            count_wrong_guess(address=address)
             refused = wrong if asked_here else InvalidCode.unexplained()
         # A right code forgets nothing either: only an address with an account can take one,
         # so a count that dropped would tell a stranger that, and when its owner used a code.

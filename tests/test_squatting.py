@@ -224,3 +224,19 @@ def test_what_a_squatter_chose_goes_with_their_password_when_the_owner_recovers_
     assert not account.chose_username and account.language == "en"
     notice = mailoutbox[-1]
     assert "password" in notice.subject and "Call-support" not in notice.body
+
+
+def test_a_squatters_language_is_not_the_owners_before_the_owner_recovers(
+    client, db, deliver, mailoutbox, time_machine
+):
+    # A third attacker helper signed up with the owner's address from a zh-hans page: the
+    # owner's reset code, asked from an English page, came in Chinese.
+    squatter = Client(REMOTE_ADDR="203.0.113.66", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    form = {"username": "squatter", "email": "victim@example.com", "password1": SQUATTER_PASSWORD,
+            "password2": SQUATTER_PASSWORD}  # fmt: skip
+    deliver(squatter.post, SIGNUP, form)
+    time_machine.advance(seconds=61)
+
+    ask_for_code(client, deliver, "victim@example.com", mailoutbox)
+
+    assert "reset" in mailoutbox[-1].subject.lower()

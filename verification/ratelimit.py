@@ -48,7 +48,7 @@ class Rule:
 def limits() -> dict[Scope, Rule]:
     """Scope -> its rule, from the settings."""
     return {
-        # Mail to one address: a few an hour, of every kind together...
+        # Mail to one address: a few an hour (the app keys it by purpose and address)...
         Scope.MAIL_TO_ADDRESS: Rule(settings.VERIFICATION_MAILS_PER_HOUR, 3600),
         # ...and one a minute of each kind (keyed by purpose and address), so that a code
         # asked for just after a sign-up is not held back by the sign-up's mail.
