@@ -7,9 +7,8 @@ of the last time its mailbox was proven: it names nobody. It dies with every new
 whenever the mailbox is proven again (a reset or sign-in by code, a change of address, its
 undo), so that whoever signed in before the owner took the account back, or changed its
 password, keeps nothing; the browser that made the change is remembered again at once
-(`stay_signed_in`). A known browser's wrong codes do not count towards the address's bound
-(accounts/services.py `guess_code_bounded`): whoever signed in with the password of the moment
-cannot close codes for the owner's other browsers with them.
+(`stay_signed_in`). A known browser is let past the address's cap on wrong codes, not its
+waits (accounts/services.py `guess_code_bounded`): it may be a thief's, with the password.
 """
 
 from django.conf import settings
@@ -43,8 +42,8 @@ def proof_in(request) -> str:
 @receiver(user_logged_in)
 def _remember_the_sign_in(sender, request, user, **kwargs):
     # Strangers' wrong codes at the address still count: forgetting them here would tell a
-    # stranger who pushed the count up when the owner signs in. This browser needs no such
-    # help: being known, it is held to no bound but its codes' own tries.
+    # stranger who pushed the count up when the owner signs in. This browser, being known,
+    # may guess past their cap.
     if request is not None:
         request.known_browser_proof = proof_of(user)
 

@@ -439,8 +439,8 @@ def guess_code_at_address(
     its asker's. Only the asker is told how many tries are left (to any other, a wrong guess
     would say whether someone was mailed a code for the address lately). Wrong guesses at all
     the address's codes are counted too: past a few, guesses wait, but from the browser that
-    asked (while its code takes its guesses) or one the account signed in with; past many,
-    only the latter may guess."""
+    asked (while its code takes its guesses); past many, only a browser the account signed in
+    with may guess."""
     challenge = asked_code_challenge(
         address=email, purpose=purpose, asked_for=browser.asked_for
     ) or last_code_challenge(address=email, purpose=purpose)
@@ -510,9 +510,9 @@ def set_new_password(*, user: User, password: str, by_code: bool = False) -> Non
     with transaction.atomic():
         lock_unchanged(user, loaded_password=loaded_password)
         user.save(update_fields=["password", "password_changed_at"])
-        if by_code and user.awaits_activation:
-            _drop_what_the_sign_up_chose(user)
         if by_code:
+            if user.awaits_activation:
+                _drop_what_the_sign_up_chose(user)
             _prove_address(user)
         revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)
         queue_email(user=user, kind=MailKind.PASSWORD_CHANGED)

@@ -102,10 +102,11 @@ def revoke_secrets(*, user: AbstractBaseUser, purpose: str) -> None:
 # A code is asked for an address: `open_code_challenge` writes its row at once, for every
 # address alike (with no user when no account may use it), and the worker writes the code
 # into it (`write_code`). The last code asked and the one before it are live (LIVE_CODES). A
-# guess is counted on the last one's row (`guess_code`), which alone says how many tries are
-# left, and is matched against every live code. Across all the codes of an address, wrong
-# guesses (until a month passes without one) are counted too (`FailedGuesses`), and past a few of them
-# a guess must wait (`guess_wait`).
+# guess is counted on one row (`guess_code`): the live code the guessing browser asked for, or
+# else the last one (`asked_code_challenge`, `last_code_challenge`); that row alone says how
+# many tries are left, and the guess is matched against every live code. Across all the codes
+# of an address, wrong guesses are counted too until a month passes without one
+# (`FailedGuesses`), and past a few of them a guess must wait (`guess_wait`).
 
 # How many codes of one purpose and address take guesses at once: the last one asked and the
 # one before it, so that the code of a mail that arrives after its "send again" still works
@@ -173,15 +174,16 @@ def guess_code(
     bound_to: str = "",
     by_the_asker: bool = True,
 ) -> None:
-    """Spend one try of `challenge`, the code last asked for its address and purpose, and use
-    up every live code there if `code` is one of them and it was asked for `user`; raise
-    InvalidCode otherwise (wrong with the tries left, or dead).
+    """Spend one try of `challenge` (a live code of its address and purpose: the one the
+    guessing browser asked for, or the last one asked), and use up every live code there if
+    `code` is one of them and it was asked for `user`; raise InvalidCode otherwise (wrong with
+    the tries left, or dead).
 
-    Every guess, right or wrong, spends its try first, on `challenge` alone (the live codes
-    share its tries), so a code that has taken its last wrong guess stays dead even for the
-    right value, and so does the code before it; the guess that takes the last try may still
-    be right. The browser that asked for the code has its tries, every other browser
-    together has as many (`by_the_asker`): strangers cannot kill the asker's code."""
+    Every guess, right or wrong, spends its try first, on `challenge` alone, so a code that
+    has taken its last wrong guess stays dead even for the right value, and so does every
+    guess counted on it; the guess that takes the last try may still be right. The browser
+    that asked for the code has its tries, every other browser together has as many
+    (`by_the_asker`): strangers cannot kill the asker's code."""
     if challenge is None or not _spend_attempt(challenge, by_the_asker=by_the_asker):
         raise InvalidCode.dead()
     # Every live code is weighed, for every address alike; the last one asked first.
@@ -193,16 +195,17 @@ def guess_code(
         raise InvalidCode.dead()  # a parallel right guess got there first
 
 
+def _live(key, purpose):
+    """The live codes asked for the address of digest `key` for `purpose`, the last one first."""
+    return OneTimeSecret.objects.active().filter(address_key=key, purpose=purpose)
+
+
 def _live_codes(challenge):
     """`challenge`, then the other live codes asked for its address and purpose, the last one
     asked first (`challenge` may be the one before it: see `asked_code_challenge`)."""
     if not challenge.address_key:
         return [challenge]
-    others = (
-        OneTimeSecret.objects.active()
-        .filter(address_key=challenge.address_key, purpose=challenge.purpose)
-        .exclude(pk=challenge.pk)
-    )
+    others = _live(challenge.address_key, challenge.purpose).exclude(pk=challenge.pk)
     return [challenge, *others[: LIVE_CODES - 1]]
 
 
@@ -214,8 +217,7 @@ def asked_code_challenge(*, address: str, purpose: str, asked_for: str) -> OneTi
         pk = OneTimeSecret._meta.pk.to_python(asked_for)
     except ValidationError:
         return None
-    live = OneTimeSecret.objects.active().filter(address_key=address_key(address), purpose=purpose)
-    return next((row for row in live[:LIVE_CODES] if row.pk == pk), None)
+    return next((row for row in _live(address_key(address), purpose)[:LIVE_CODES] if row.pk == pk), None)
 
 
 def _use_up(challenge, matched):
@@ -229,8 +231,7 @@ def _use_up(challenge, matched):
             transaction.set_rollback(True)  # revoked since it was read (a third code was asked)
             return False
         if challenge.address_key:
-            live = OneTimeSecret.objects.active().filter(address_key=challenge.address_key)
-            live.filter(purpose=challenge.purpose).update(used_at=clock.now())
+            _live(challenge.address_key, challenge.purpose).update(used_at=clock.now())
     return True
 
 
@@ -247,8 +248,9 @@ def lock_wrong_guesses(*, address: str) -> None:
 
 def guess_wait(*, address: str, waits_apply: bool = True, limit_applies: bool = True) -> None:
     """Raise TooManyGuesses when a guess at `address`'s codes must wait (from the
-    VERIFICATION_GUESSES_BEFORE_WAITS-th wrong one (until a month passes without one), doubling from a
-    second up to an hour), or may not be made (VERIFICATION_GUESSES_MAX wrong ones)."""
+    VERIFICATION_GUESSES_BEFORE_WAITS-th wrong one, doubling from a second up to an hour), or
+    may not be made (VERIFICATION_GUESSES_MAX wrong ones); the count lasts until a month
+    passes without a wrong one."""
     row = FailedGuesses.objects.filter(address_key=address_key(address)).first()
     if row is None:
         return
