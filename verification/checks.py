@@ -76,19 +76,16 @@ def check_mail_composers(app_configs=None, **kwargs):
 
     errors = []
     kinds = registry.mail_kind_names()
-    named = {kind: registry.mail_kind(kind).composer for kind in kinds}
-    for kind, path in settings.VERIFICATION_MAIL_COMPOSERS.items():
-        if kind not in kinds:
-            errors.append(
-                checks.Error(
-                    f"VERIFICATION_MAIL_COMPOSERS names {kind!r}, which is no mail kind.",
-                    hint=f"The kinds: {', '.join(kinds)}.",
-                    id="verification.E003",
-                )
+    for kind in sorted(settings.VERIFICATION_MAIL_COMPOSERS.keys() - set(kinds)):
+        errors.append(
+            checks.Error(
+                f"VERIFICATION_MAIL_COMPOSERS names {kind!r}, which is no mail kind.",
+                hint=f"The kinds: {', '.join(kinds)}.",
+                id="verification.E003",
             )
-        else:
-            named[kind] = path
-    for kind, path in named.items():
+        )
+    for kind in kinds:
+        path = registry.composer_of(kind)
         try:
             import_string(path)
         except ImportError as error:
@@ -98,4 +95,22 @@ def check_mail_composers(app_configs=None, **kwargs):
                     id="verification.E004",
                 )
             )
+    return errors
+
+
+@checks.register(checks.Tags.compatibility)
+def check_settings(app_configs=None, **kwargs):
+    errors = []
+    if not getattr(settings, "SITE_URL", ""):
+        errors.append(
+            checks.Error(
+                "SITE_URL is not set: the engine names its Message-IDs after its host.",
+                hint='e.g. SITE_URL = "https://example.org"',
+                id="verification.E010",
+            )
+        )
+    if settings.VERIFICATION_SMTP_CONNECTIONS < 1:
+        errors.append(
+            checks.Error("VERIFICATION_SMTP_CONNECTIONS must be at least 1.", id="verification.E011")
+        )
     return errors

@@ -7,15 +7,15 @@ then reads `settings.VERIFICATION_…` as usual, also at import. A project that 
 sets it whole: spread `Q_CLUSTER` below (`{**conf.Q_CLUSTER, "workers": 4}`).
 
 Django's own settings (`SECRET_KEY`, `EMAIL_*`, `DEFAULT_FROM_EMAIL`) keep Django's defaults;
-`SITE_URL` (the domain of each Message-ID) has none and must be set: `check_settings` says so
-at `manage.py check`, as it does of a value the engine cannot work with.
+`SITE_URL` (the domain of each Message-ID) has none and must be set: `check_settings`
+(verification/checks.py) says so at `manage.py check`, as it does of a value the engine
+cannot work with.
 """
 
 import copy
 import sys
 
 from django.conf import settings
-from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 DEFAULTS = {
@@ -105,21 +105,3 @@ def apply_defaults() -> None:
                 'before "django_q" in INSTALLED_APPS.'
             )
         setattr(settings, name, copy.deepcopy(value))
-
-
-@checks.register(checks.Tags.compatibility)
-def check_settings(app_configs=None, **kwargs):
-    errors = []
-    if not getattr(settings, "SITE_URL", ""):
-        errors.append(
-            checks.Error(
-                "SITE_URL is not set: the engine names its Message-IDs after its host.",
-                hint='e.g. SITE_URL = "https://example.org"',
-                id="verification.E010",
-            )
-        )
-    if settings.VERIFICATION_SMTP_CONNECTIONS < 1:
-        errors.append(
-            checks.Error("VERIFICATION_SMTP_CONNECTIONS must be at least 1.", id="verification.E011")
-        )
-    return errors

@@ -75,8 +75,7 @@ def compose(email: OutboundEmail) -> EmailMessage:
     """The message for an OutboundEmail, as the composer of its kind writes it (a host
     project's, VERIFICATION_MAIL_COMPOSERS; else the one its kind was registered with): this
     engine delivers mail, it does not word it."""
-    named = settings.VERIFICATION_MAIL_COMPOSERS.get(email.kind) or registry.mail_kind(email.kind).composer
-    message = import_string(named)(email)
+    message = import_string(registry.composer_of(email.kind))(email)
     attempts.stamp_attempt(email=email, message=message)  # a Message-ID per attempt (issue 22)
     return message
 

@@ -16,10 +16,10 @@ from django.utils.functional import Promise
 
 
 @dataclass(frozen=True)
-class CodePurpose:
+class _Purpose:
     name: str
     label: str | Promise
-    ttl_setting: str  # the setting that holds a code's lifetime, in seconds
+    ttl_setting: str  # the setting that holds a code's or link's lifetime, in seconds
 
     @property
     def ttl(self) -> int:
@@ -27,16 +27,14 @@ class CodePurpose:
 
 
 @dataclass(frozen=True)
-class LinkPurpose:
-    name: str
-    label: str | Promise
-    salt: str  # one itsdangerous salt per purpose: a token for one is void for another
-    ttl_setting: str
-    replaces_older: bool  # a new link of the purpose kills the user's older ones
+class CodePurpose(_Purpose):
+    pass
 
-    @property
-    def ttl(self) -> int:
-        return getattr(settings, self.ttl_setting)
+
+@dataclass(frozen=True)
+class LinkPurpose(_Purpose):
+    salt: str  # one itsdangerous salt per purpose: a token for one is void for another
+    replaces_older: bool  # a new link of the purpose kills the user's older ones
 
 
 @dataclass(frozen=True)
@@ -72,7 +70,7 @@ def register_code_purpose(name: str, *, label: str | Promise, ttl_setting: str) 
 def register_link_purpose(
     name: str, *, label: str | Promise, salt: str, ttl_setting: str, replaces_older: bool
 ) -> None:
-    _register(_purposes, LinkPurpose(name, label, salt, ttl_setting, replaces_older))
+    _register(_purposes, LinkPurpose(name, label, ttl_setting, salt=salt, replaces_older=replaces_older))
 
 
 def register_mail_kind(name: str, *, label: str | Promise, waited_for: bool, composer: str) -> None:
@@ -99,6 +97,12 @@ def mail_kind(name: str) -> MailKind:
         return _mail_kinds[name]
     except KeyError:
         raise LookupError(f"{name!r} is no registered mail kind") from None
+
+
+def composer_of(kind: str) -> str:
+    """The dotted path of what writes a mail of `kind`: the project's own for it
+    (VERIFICATION_MAIL_COMPOSERS), else the one it was registered with."""
+    return settings.VERIFICATION_MAIL_COMPOSERS.get(kind) or mail_kind(kind).composer
 
 
 def purpose_label(name: str) -> str | Promise:
