@@ -26,9 +26,11 @@ from bench.measure import fmt, machine, medians, percentile, report, summary, tr
 from bench.request_path import NO_LIMITS, OURS, inbox_latencies, load, post_reset
 from harness.processes import Stack, scratch_database, wait_for
 from harness.smtp_sink import SmtpSink
+from verification import conf as engine_conf
 
-# The site's defaults (site_config/settings.py): sessions per worker, and workers per cluster.
-SESSIONS_PER_WORKER, WORKERS = 8, 2
+# The defaults the site runs with: sessions per worker, and workers per cluster.
+SESSIONS_PER_WORKER = engine_conf.DEFAULTS["VERIFICATION_SMTP_CONNECTIONS"]
+WORKERS = engine_conf.Q_CLUSTER["workers"]
 
 CEILING = """
 import time
