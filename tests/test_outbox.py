@@ -134,7 +134,7 @@ def test_security_notices_are_claimed_as_soon_as_codes_before_other_notices_queu
     for kind in [MailKind.EMAIL_CHANGED, MailKind.PASSWORD_RESET, MailKind.PASSWORD_CHANGED]:
         record(user, kind)
 
-    batch, _ = delivery._claim_batch(3)
+    batch, _, _ = delivery._claim_batch(3)
 
     assert [email.kind for email in batch] == [
         MailKind.EMAIL_CHANGED,
@@ -149,7 +149,7 @@ def test_requests_about_addresses_without_an_account_never_hold_back_a_notice(us
     OutboundEmail.objects.bulk_create(record_for(None, MailKind.PASSWORD_RESET) for _ in range(240))
     notice = record(user, MailKind.EMAIL_CHANGED)
 
-    batch, _ = delivery._claim_batch(8)
+    batch, _, _ = delivery._claim_batch(8)
 
     assert batch == [notice]  # the one send the bucket holds went to the notice
     assert OutboundEmail.objects.filter(status=Status.NO_RECIPIENT).count() == 240
@@ -159,7 +159,7 @@ def test_mail_without_a_recipient_takes_no_send_from_the_cap(user, settings):
     settings.VERIFICATION_MAIL_RATE = 1
     OutboundEmail.objects.bulk_create(record_for(None, MailKind.LOGIN_CODE) for _ in range(5))
 
-    assert delivery._claim_batch(8) == ([], 0)
+    assert delivery._claim_batch(8) == ([], 0, 0)
     assert SendAllowance.objects.get().tokens == 1  # still full
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.NO_RECIPIENT}
 

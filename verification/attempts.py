@@ -10,10 +10,10 @@ from verification.models import MessageAttempt, OutboundEmail, new_message_id
 
 def stamp_attempt(*, email: OutboundEmail, message: EmailMessage) -> None:
     """Give this attempt a fresh Message-ID and record it: each attempt carries a new code, and
-    a receiver that drops copies by Message-ID must not keep the one with the dead code."""
+    a receiver that drops copies by Message-ID must not keep the one with the dead code. The
+    mail's own row takes it with the outcome of the send (delivery._mark)."""
     message_id = new_message_id()
     MessageAttempt.objects.create(email=email, message_id=message_id, recipient=message.to[0])
-    OutboundEmail.objects.filter(pk=email.pk).update(message_id=message_id)
     email.message_id = message_id
     message.extra_headers["Message-ID"] = message_id
     # django-anymail hands metadata to the ESP, which returns it with each tracking event

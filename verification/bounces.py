@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists
 from flufl.bounce import all_failures
 from imapclient import IMAPClient
 
@@ -152,7 +153,8 @@ def record_bounce_of(attempt: MessageAttempt, *, permanent: bool, reason: str) -
     kind = "permanent" if permanent else "temporary"
     # The mail's state follows the bounce of its latest attempt; an earlier one's late bounce
     # is kept on that attempt only.
-    OutboundEmail.objects.filter(pk=attempt.email_id, message_id=attempt.message_id).update(
+    later = MessageAttempt.objects.filter(email_id=attempt.email_id, pk__gt=attempt.pk)
+    OutboundEmail.objects.filter(pk=attempt.email_id).exclude(Exists(later)).update(
         status=OutboundEmail.Status.BOUNCED, last_error=f"Bounced ({kind}): {reason}"[:2000]
     )
     if permanent:

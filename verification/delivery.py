@@ -44,13 +44,15 @@ from concurrent import futures
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Coalesce, NullIf
 from django.utils.module_loading import import_string
 
-from verification import attempts, clock, registry, sendrate, signals, smtp, suppression
-from verification.models import OutboundEmail
+from verification import attempts, clock, registry, sendrate, signals, smtp
+from verification.models import OutboundEmail, Suppression
 from verification.outbox import wake_a_worker
 
 logger = logging.getLogger(__name__)
@@ -119,18 +121,21 @@ class _Job:
         self.stop_at = time.monotonic() + JOB_TIME
         self.sending = {}  # Future -> the mail it sends
         self.server = _Server()
+        # The last claim took all there was: mail that comes between sends is looked for
+        # before the next claim locks anything (a trickle of mail costs one claim a mail).
+        self.drained = False
 
     def run(self):
         if not smtp.pool.allowed():
             self._hand_over()
             return
         while True:
-            claimed, pause = self._start_sends() if self._may_start() else (0, 0)
+            found, pause = self._start_sends() if self._may_start() else (False, 0)
             if self.sending:
                 self._finish_sends(timeout=pause or None)
             elif pause:  # the send-rate cap holds back mail that is due
                 time.sleep(min(pause, max(0.0, self.stop_at - time.monotonic())))
-            elif not claimed:
+            elif not found:
                 break
         if not self.server.down and time.monotonic() >= self.stop_at:
             wake_a_worker()  # another job takes up what is left
@@ -145,25 +150,29 @@ class _Job:
         return not self.server.down and time.monotonic() < self.stop_at
 
     def _start_sends(self):
-        """Claim a due mail for each free session and start sending them; return how many it
-        claimed and the seconds until the send-rate cap allows more, when it held some back."""
+        """Claim a due mail for each free session and start sending them; return whether it
+        found mail (more may be waiting) and the seconds until the send-rate cap allows more,
+        when it held some back."""
         free = self.server.sessions() - len(self.sending)
         if free < 1:
-            return 0, 0
-        batch, pause = _claim_batch(free)
-        if self.server.works and len(batch) == free:
+            return False, 0
+        if self.drained and not OutboundEmail.claimable().exists():
+            return False, 0  # a look without the claim's lock: none came since the last claim
+        batch, took, pause = _claim_batch(free)
+        self.drained = took < free
+        if self.server.works and took == free:
             # More may be waiting: make sure a job is there for an idle worker (of this
             # cluster or another) to take, while this one sends.
             wake_a_worker()
         for position, email in enumerate(batch):
             if not self._may_start():
                 _release(batch[position:])
-                return position, 0
+                return True, 0
             self._start(email)
-        return len(batch), pause
+        return took > 0, pause
 
     def _start(self, email):
-        if suppression.is_suppressed(email.recipient):  # issue 22
+        if email.suppressed:  # issue 22
             _mark(email, status=Status.SUPPRESSED, last_error="Not sent: the address is suppressed.")
             return
         try:
@@ -221,35 +230,52 @@ class _Job:
 
 def _claim_batch(limit):
     """Claim up to `limit` due mails, codes and links first, as far as the send-rate cap
-    allows; return them and, when the cap held some back, the seconds until it allows more.
-    Mail without a recipient is closed first, outside the cap."""
+    allows, each with its user, its secret and whether its address is suppressed; return
+    them, how many rows the claim took (those without a recipient too), and, when the cap
+    held some back, the seconds until it allows more. Mail without a recipient that the claim
+    meets is closed unsent, outside the cap, with more like it (_close_mail_without_recipient)."""
     now = clock.now()
     with transaction.atomic():
         allowance = sendrate.open_allowance(now)
-        _close_mail_without_recipient()
         allowed = sendrate.allowed(allowance, limit)
-        due = (
-            OutboundEmail.claimable()
-            .exclude(user=None)
-            .order_by("priority", "pk")
-            .select_for_update(skip_locked=True)
+        due = _lock_due(allowed)
+        if any(email.user_id is None for email in due):
+            _close_mail_without_recipient()
+            due = _lock_due(allowed)  # the mail the closed ones stood in front of
+        batch = [email for email in due if email.user_id is not None]
+        sendrate.spend(allowance, len(batch))
+        lease = now + LEASE
+        OutboundEmail.objects.filter(pk__in=[email.pk for email in batch]).update(
+            status=Status.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1
         )
-        ids = list(due.values_list("pk", flat=True)[:allowed])
-        sendrate.spend(allowance, len(ids))
-        OutboundEmail.objects.filter(pk__in=ids).update(
-            status=Status.SENDING, lease_expires_at=now + LEASE, attempts=F("attempts") + 1
-        )
-    held_back = len(ids) == allowed < limit
-    batch = OutboundEmail.objects.select_related("user").filter(pk__in=ids).order_by("priority", "pk")
-    return list(batch), sendrate.seconds_until_next(allowance) if held_back else 0
+    for email in batch:  # as the update wrote them
+        email.status, email.lease_expires_at, email.attempts = Status.SENDING, lease, email.attempts + 1
+    held_back = len(due) == allowed < limit
+    return batch, len(due), sendrate.seconds_until_next(allowance) if held_back else 0
+
+
+def _lock_due(limit):
+    """Lock up to `limit` claimable mails (skipping those another job holds), codes and links
+    first, each with its user and secret, and with `suppressed`: whether its address is on the
+    suppression list."""
+    email_field = get_user_model().get_email_field_name()
+    recipient = Coalesce(NullIf(OuterRef("to_address"), Value("")), OuterRef(f"user__{email_field}"))
+    return list(
+        OutboundEmail.claimable()
+        .select_related("user", "secret")
+        .annotate(suppressed=Exists(Suppression.objects.filter(address=recipient, lifted=False)))
+        .order_by("priority", "pk")
+        .select_for_update(skip_locked=True, of=("self",))[:limit]
+    )
 
 
 def _close_mail_without_recipient():
     """A request about an address without an account records a row like any other (the same
     work for every address), and nothing is sent for it: so it spends neither the send-rate
-    cap nor a session, and a flood of such requests never holds back a real mail. Locked
-    like a claim (skipping rows another job holds), so parallel jobs never wait on each
-    other nor deadlock; what is past the bound goes with the next claim."""
+    cap nor a session, and a flood of such requests never holds back a real mail (a claim
+    that meets one closes up to CLOSED_PER_CLAIM). Locked like a claim (skipping rows another
+    job holds), so parallel jobs never wait on each other nor deadlock; what is past the bound
+    goes with the next claim that meets it."""
     nobody = OutboundEmail.claimable().filter(user=None).select_for_update(skip_locked=True)
     ids = list(nobody.values_list("pk", flat=True)[:CLOSED_PER_CLAIM])
     OutboundEmail.objects.filter(pk__in=ids).update(
@@ -283,9 +309,10 @@ def _hold_waiting_mail(*, until):
 
 
 def _mark(email, **fields):
-    """Write what became of a mail this job was sending (its lease ends with it)."""
+    """Write what became of a mail this job was sending, and the Message-ID of its attempt
+    (its lease ends with it)."""
     OutboundEmail.objects.filter(pk=email.pk, status=Status.SENDING).update(
-        **{"lease_expires_at": None, "next_attempt_at": None, **fields}
+        **{"lease_expires_at": None, "next_attempt_at": None, "message_id": email.message_id, **fields}
     )
 
 
