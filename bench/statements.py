@@ -1,10 +1,13 @@
-"""Benchmark: SQL statements and commits per request (issue 25, "a request in one transaction").
+"""Benchmark: SQL statements and commits per request (issue 25, "a request in one transaction"),
+and per mail the worker delivers.
 
 A reset request, a sign-in-code request and a sign-up, each for a new address from a client
 seen before, through Django's test client in this process, on SQLite and on PostgreSQL (when
-reachable). Statements exclude transaction control (BEGIN, COMMIT, savepoints); commits are
-the transactions that wrote: explicit ones, plus each write made outside a transaction. Goal
-for the reset request: one commit and at most 8 statements.
+reachable). Then the worker's job (`deliver_due_mail`, to a real SMTP sink in this process)
+for reset codes to accounts: one mail asked and delivered alone (a trickle), and a drain of
+DRAINED mails queued together, per mail. Statements exclude transaction control (BEGIN,
+COMMIT, savepoints); commits are the transactions that wrote: explicit ones, plus each write
+made outside a transaction. Goal for the reset request: one commit and at most 8 statements.
 """
 
 import argparse
@@ -17,12 +20,18 @@ import sys
 from bench.delivery import postgres_url
 from bench.measure import machine, report
 
+DRAINED = 40
 CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.IGNORECASE)
 WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)", re.IGNORECASE)
 
 
 def count_in_this_process():
     import django
+
+    from harness.smtp_sink import SmtpSink
+
+    sink = SmtpSink().__enter__()  # stopped with this process
+    os.environ["EMAIL_PORT"] = str(sink.port)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_config.settings")
     django.setup()
@@ -88,6 +97,33 @@ def _count_requests(connection, Client, reverse):
             response = client.post(reverse(url), data)
         assert response.status_code == 302, (name, response.status_code)
         counted[name] = dict(tally)
+    counted.update(_count_delivery(connection, observe, tally))
+    return counted
+
+
+def _count_delivery(connection, observe, tally):
+    from accounts import services
+    from accounts.models import User
+    from verification.delivery import deliver_due_mail
+
+    def ask(number):
+        address = f"holder{number}@example.com"
+        User.objects.create_user(username=f"holder{number}", email=address, password="x", is_active=True)
+        services.request_password_reset(email=address, client_ip=f"203.0.113.{number}")
+
+    deliver_due_mail()  # what the requests above queued; the sessions open
+    counted = {}
+    ask(0)
+    tally.update(statements=0, commits=0)
+    with connection.execute_wrapper(observe):
+        deliver_due_mail()
+    counted["a mail delivered alone"] = dict(tally)
+    for number in range(1, DRAINED + 1):
+        ask(number)
+    tally.update(statements=0, commits=0)
+    with connection.execute_wrapper(observe):
+        deliver_due_mail()
+    counted[f"each mail of a drain of {DRAINED}"] = {key: round(n / DRAINED, 2) for key, n in tally.items()}
     return counted
 
 
