@@ -8,13 +8,23 @@ from django.core.mail import EmailMessage
 from verification.models import MessageAttempt, OutboundEmail, new_message_id
 
 
+def open_attempts(emails: list[OutboundEmail]) -> None:
+    """Give each claimed mail a fresh Message-ID, recorded with the address it goes to (one
+    statement for the batch, one more on the mails' rows, where staff see the last): each
+    attempt carries a new code, and a receiver that drops copies by Message-ID must not keep
+    the one with the dead code."""
+    for email in emails:
+        email.message_id = new_message_id()
+    MessageAttempt.objects.bulk_create(
+        MessageAttempt(email=e, message_id=e.message_id, recipient=e.recipient) for e in emails
+    )
+    OutboundEmail.objects.bulk_update(emails, ["message_id"])
+
+
 def stamp_attempt(*, email: OutboundEmail, message: EmailMessage) -> None:
-    """Give this attempt a fresh Message-ID and record it: each attempt carries a new code, and
-    a receiver that drops copies by Message-ID must not keep the one with the dead code. The
-    mail's own row takes it with the outcome of the send (delivery._mark)."""
-    message_id = new_message_id()
-    MessageAttempt.objects.create(email=email, message_id=message_id, recipient=message.to[0])
-    email.message_id = message_id
+    """Put on the message what every attempt carries: its Message-ID and the headers of an
+    automatic mail."""
+    message_id = email.message_id
     message.extra_headers["Message-ID"] = message_id
     # django-anymail hands metadata to the ESP, which returns it with each tracking event
     # (verification/esp_events.py); other backends ignore it.

@@ -184,14 +184,15 @@ class _Job:
 
     def _finish_sends(self, timeout):
         done, _ = futures.wait(self.sending, timeout=timeout, return_when=futures.FIRST_COMPLETED)
-        for future in done:
-            self._finish(self.sending.pop(future), future.exception())
+        outcomes = [(self.sending.pop(future), future.exception()) for future in done]
+        self._sent([email for email, error in outcomes if error is None])
+        for email, error in outcomes:
+            if error is not None:
+                self._finish(email, error)
 
     def _finish(self, email, error):
-        """Decide what becomes of a mail from its send's outcome (the module's table)."""
-        if error is None:
-            self._sent(email)
-        elif smtp.refused_session(error):
+        """Decide what becomes of a mail whose send failed (the module's table)."""
+        if smtp.refused_session(error):
             self._session_refused(email, error)
         elif smtp.is_about_the_sender(error):
             self._sender_refused(email, error)
@@ -200,9 +201,14 @@ class _Job:
         else:
             _record_failure(email, error)
 
-    def _sent(self, email):
-        _mark(email, status=Status.SENT, sent_at=clock.now())
-        signals.send_after_commit(signals.mail_sent, sender=OutboundEmail, email=email)
+    def _sent(self, emails):
+        """Mark the mails whose server accepted them sent, the ones that finished together in
+        one statement."""
+        if not emails:
+            return
+        _mark(*emails, status=Status.SENT, sent_at=clock.now())
+        for email in emails:
+            signals.send_after_commit(signals.mail_sent, sender=OutboundEmail, email=email)
         self.server.answered()
 
     def _session_refused(self, email, error):
@@ -248,7 +254,8 @@ def _claim_batch(limit):
         OutboundEmail.objects.filter(pk__in=[email.pk for email in batch]).update(
             status=Status.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1
         )
-    for email in batch:  # as the update wrote them
+        attempts.open_attempts([email for email in batch if not email.suppressed])
+    for email in batch:  # as the claim wrote them
         email.status, email.lease_expires_at, email.attempts = Status.SENDING, lease, email.attempts + 1
     held_back = len(due) == allowed < limit
     return batch, len(due), sendrate.seconds_until_next(allowance) if held_back else 0
@@ -308,11 +315,10 @@ def _hold_waiting_mail(*, until):
     ).update(next_attempt_at=until)
 
 
-def _mark(email, **fields):
-    """Write what became of a mail this job was sending, and the Message-ID of its attempt
-    (its lease ends with it)."""
-    OutboundEmail.objects.filter(pk=email.pk, status=Status.SENDING).update(
-        **{"lease_expires_at": None, "next_attempt_at": None, "message_id": email.message_id, **fields}
+def _mark(*emails, **fields):
+    """Write what became of mails this job was sending (their lease ends with it)."""
+    OutboundEmail.objects.filter(pk__in=[email.pk for email in emails], status=Status.SENDING).update(
+        **{"lease_expires_at": None, "next_attempt_at": None, **fields}
     )
 
 
