@@ -2,6 +2,7 @@
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 
@@ -44,6 +45,28 @@ def tree_memory_mb(pid):
     except FileNotFoundError:  # it ended meanwhile
         pass
     return {key: round(value, 1) for key, value in total.items()}
+
+
+def tree_cpu_seconds(pid):
+    """CPU time (user + system) used so far by a process and all its descendants alive now,
+    in seconds (from /proc)."""
+    total = 0.0
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    for child in children:
+        total += tree_cpu_seconds(int(child))
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except FileNotFoundError:  # it ended meanwhile
+        pass
+    return total
+
+
+def own_cpu_seconds():
+    """CPU time used so far by this process (the load generator and the SMTP sink)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine():

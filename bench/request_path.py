@@ -3,7 +3,9 @@ SQLite) with a real SMTP sink that answers in 0 or 500 ms; our outbox view again
 view that sends the mail inside the request, as tutorials do.
 
 For each case: req/s and POST p50/p95/p99 for `--requests` requests at concurrency 8 (each
-request first GETs the form for its CSRF token; only the POST is timed), then, for our view at
+request first GETs the form for its CSRF token; only the POST is timed), and, with the worker
+running, the CPU each request cost the web processes, the cluster (until all its mail is
+delivered) and this process (the clients and the SMTP sink); then, for our view at
 0 ms, submit-to-inbox latency under that load and at idle, and the resident memory of the web
 processes and the cluster afterwards. One more case runs our view at 0 ms with the mail worker
 started only after the load (it then delivers every mail, which is checked): the request
@@ -17,7 +19,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.measure import fmt, machine, medians, percentile, report, summary, tree_memory_mb
+from bench.measure import (
+    fmt,
+    machine,
+    medians,
+    own_cpu_seconds,
+    percentile,
+    report,
+    summary,
+    tree_cpu_seconds,
+    tree_memory_mb,
+)
 from harness.http_browser import HttpBrowser
 from harness.processes import Stack, wait_for
 from harness.smtp_sink import SmtpSink
@@ -61,6 +73,17 @@ def inbox_latencies(sink, emails, timings, timeout):
     return [(arrived[email] - started) * 1000 for email, (started, _) in zip(emails, timings, strict=True)]
 
 
+def cpu_used(web, cluster, since=None):
+    """CPU seconds used by the web processes, the cluster and this process (the clients and
+    the SMTP sink), since the `since` of an earlier call."""
+    now = {
+        "web": tree_cpu_seconds(web.pid),
+        "cluster": tree_cpu_seconds(cluster.pid),
+        "bench": own_cpu_seconds(),
+    }
+    return {name: seconds - (since or {}).get(name, 0.0) for name, seconds in now.items()}
+
+
 def run_case(*, delay, path, requests, concurrency, measure_latency, worker_during_load=True):
     with tempfile.TemporaryDirectory() as tmp, SmtpSink(delay=delay) as sink:
         settings = "bench.baseline_settings" if path == BASELINE else "site_config.settings"
@@ -86,8 +109,13 @@ def run_case(*, delay, path, requests, concurrency, measure_latency, worker_duri
             sink.wait_for(1, timeout=30)
             sink.clear()
             result = {"load_1m_before": round(os.getloadavg()[0], 2)}
+            used = cpu_used(web, cluster)
             timings, numbers = load(base_url, path, emails[:requests], concurrency)
             result.update(numbers)
+            if path == OURS:  # every mail delivered, so that the cluster's CPU is all counted
+                sink.wait_for(requests, timeout=120)
+            for name, seconds in cpu_used(web, cluster, since=used).items():
+                result[f"cpu_ms_per_request_{name}"] = seconds * 1000 / requests
             if measure_latency:
                 loaded = inbox_latencies(sink, emails[:requests], timings, timeout=120)
                 result["inbox_p50_ms_loaded"] = percentile(loaded, 50)
@@ -145,6 +173,9 @@ def main(argv=None):
         "web_pss_mb",
         "cluster_rss_mb",
         "cluster_pss_mb",
+        "cpu_ms_per_request_web",
+        "cpu_ms_per_request_cluster",
+        "cpu_ms_per_request_bench",
     ]
     result["summary"] = {name: {k: summary(r, k) for k in keys if summary(r, k)} for name, r in runs.items()}
     s = result["summary"]
@@ -165,6 +196,9 @@ def main(argv=None):
             (f"{name} POST p50/p95/p99 ms", medians(s[name], "post_p50_ms", "post_p95_ms", "post_p99_ms"))
         )
     ours = s["ours_0ms"]
+    cpu = ("cpu_ms_per_request_web", "cpu_ms_per_request_cluster", "cpu_ms_per_request_bench")
+    for name in ("ours_0ms", "baseline_0ms"):
+        rows.append((f"{name} CPU ms per request: web / cluster / clients+sink", medians(s[name], *cpu)))
     rows += [
         ("inbox latency idle p50/p95 ms", medians(ours, "inbox_p50_ms_idle", "inbox_p95_ms_idle")),
         ("inbox latency loaded p50/p95 ms", medians(ours, "inbox_p50_ms_loaded", "inbox_p95_ms_loaded")),
