@@ -175,6 +175,47 @@ def test_each_poll_reads_only_what_arrived_since_the_last(imap_box, smtp_sink):
     assert BounceMailboxCursor.objects.get().last_uid == 2
 
 
+def a_stranger_mail_with_a_charset_nobody_knows():
+    raw = (FIXTURES / "postfix-remote-550.eml").read_bytes()
+    return raw.replace(b"text/plain; charset=utf-8", b"text/plain; charset=x-no-such", 1)
+
+
+def test_a_mail_that_trips_the_reader_is_left_alone_and_the_bounces_after_it_are_read(imap_box, smtp_sink):
+    # Anyone can mail the box: one such mail stopped every poll before its cursor moved (the
+    # fresh attacker of session 7), so no bounce after it was ever recorded, and one before
+    # it was recorded again each minute, undoing a staff lift.
+    assert not bounces.record_bounce(raw=a_stranger_mail_with_a_charset_nobody_knows())
+    email = sent_to("lin@bounce.example", smtp_sink)
+    imap_box.append("INBOX", a_stranger_mail_with_a_charset_nobody_knows())
+    imap_box.append("INBOX", bounce_of("postfix-remote-550.eml", email.message_id))
+
+    assert bounces.poll_bounce_mailbox() == {"read": 2, "bounces": 1}
+
+    email.refresh_from_db()
+    assert email.status == Status.BOUNCED
+    assert BounceMailboxCursor.objects.get().last_uid == 2
+    suppression.lift_suppressions(Suppression.objects.all())  # staff lift it
+    assert bounces.poll_bounce_mailbox() == {"read": 0, "bounces": 0}
+    assert not suppression.is_suppressed("lin@bounce.example")
+
+
+def test_any_mail_the_reader_trips_on_is_left_alone(imap_box, smtp_sink, monkeypatch):
+    email = sent_to("lin@bounce.example", smtp_sink)
+    imap_box.append("INBOX", b"Subject: trips the reader\r\n\r\nhello\r\n")
+    imap_box.append("INBOX", bounce_of("postfix-remote-550.eml", email.message_id))
+    real_record_bounce = bounces.record_bounce
+
+    def record_bounce(*, raw):
+        if b"trips the reader" in raw:  # whatever a stranger's mail may yet find
+            raise ValueError("a mail no reader foresaw")
+        return real_record_bounce(raw=raw)
+
+    monkeypatch.setattr(bounces, "record_bounce", record_bounce)
+
+    assert bounces.poll_bounce_mailbox() == {"read": 2, "bounces": 1}
+    assert BounceMailboxCursor.objects.get().last_uid == 2
+
+
 def test_no_url_no_poll(db, settings):
     settings.VERIFICATION_BOUNCE_IMAP_URL = ""
     assert bounces.poll_bounce_mailbox() == {"read": 0, "bounces": 0}

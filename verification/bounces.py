@@ -12,6 +12,7 @@ mistyped address shows only here.
   the first starts two days back.
 """
 
+import codecs
 import email
 import email.policy
 import hashlib
@@ -54,7 +55,7 @@ def poll_bounce_mailbox() -> dict[str, int]:
         uids = sorted(uid for uid in new if uid > cursor.last_uid)[:BATCH]
         bounces = 0
         for uid, data in client.fetch(uids, ["BODY.PEEK[]"]).items():
-            if record_bounce(raw=data[b"BODY[]"]):
+            if _record_bounce_or_leave_alone(uid, data[b"BODY[]"]):
                 client.add_flags([uid], [b"\\Seen", HANDLED])
                 bounces += 1
         if uids:
@@ -92,6 +93,16 @@ def _cursor(parts, client, *, uidvalidity):
     return cursor
 
 
+def _record_bounce_or_leave_alone(uid: int, raw: bytes) -> bool:
+    """record_bounce, for one mail of the box: anyone can mail it, so a mail that trips the
+    reader is left alone (and logged), never a stop for the mail after it."""
+    try:
+        return record_bounce(raw=raw)
+    except Exception:
+        logger.warning("Bounce mailbox: mail %s could not be read; left alone", uid, exc_info=True)
+        return False
+
+
 def record_bounce(*, raw: bytes) -> bool:
     """Record the bounce in `raw`, if it is one and names a mail this site sent; say whether it
     was."""
@@ -127,7 +138,12 @@ def _returned_message_ids(message: Message) -> set[str]:
 
 def _text_of(part):
     payload = part.get_payload(decode=True) or b""
-    return payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:  # a charset nobody knows: the Message-IDs we look for are ASCII
+        charset = "utf-8"
+    return payload.decode(charset, errors="replace")
 
 
 def _reason(message: Message) -> str:
