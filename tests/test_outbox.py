@@ -14,8 +14,8 @@ from harness.smtp_sink import SilentServer, free_port, text_body
 from tests.conftest import deliver_until_none_is_due, use_smtp_server
 from tests.factories import UserFactory
 from tests.helpers import ask_for_code
-from verification import delivery, outbox, registry, sendrate
-from verification.models import OneTimeSecret, OutboundEmail, SendAllowance
+from verification import delivery, outbox, registry, sendrate, suppression
+from verification.models import OneTimeSecret, OutboundEmail, SendAllowance, Suppression
 
 Status = OutboundEmail.Status
 
@@ -162,6 +162,21 @@ def test_mail_without_a_recipient_takes_no_send_from_the_cap(user, settings):
     assert delivery._claim_batch(8) == ([], 0, 0)
     assert SendAllowance.objects.get().tokens == 1  # still full
     assert set(OutboundEmail.objects.values_list("status", flat=True)) == {Status.NO_RECIPIENT}
+
+
+def test_mail_to_a_suppressed_address_takes_no_send_from_the_cap(user, settings):
+    # The fresh attacker of session 7 suppressed their own address with a forged bounce of
+    # their own mail, then held other people's codes behind requests that sent nothing.
+    settings.VERIFICATION_MAIL_RATE = 1
+    suppressed = UserFactory(email="me@evil.example")
+    suppression.suppress_address(address=suppressed.email, source=Suppression.Source.BOUNCE, reason="550")
+    record(suppressed, MailKind.PASSWORD_RESET)
+    notice = record(user, MailKind.PASSWORD_RESET)
+
+    batch, _, pause = delivery._claim_batch(8)
+
+    assert batch == [notice] and pause > 0  # the one send the bucket holds went to the notice
+    assert OutboundEmail.objects.get(user=suppressed).status == Status.SUPPRESSED
 
 
 def test_mail_over_the_send_rate_cap_waits_in_the_outbox(

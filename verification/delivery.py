@@ -172,9 +172,6 @@ class _Job:
         return took > 0, pause
 
     def _start(self, email):
-        if email.suppressed:  # issue 22
-            _mark(email, status=Status.SUPPRESSED, last_error="Not sent: the address is suppressed.")
-            return
         try:
             message = compose(email)
         except Exception as error:
@@ -238,23 +235,25 @@ def _claim_batch(limit):
     """Claim up to `limit` due mails, codes and links first, as far as the send-rate cap
     allows, each with its user, its secret and whether its address is suppressed; return
     them, how many rows the claim took (those without a recipient too), and, when the cap
-    held some back, the seconds until it allows more. Mail without a recipient that the claim
-    meets is closed unsent, outside the cap, with more like it (_close_mail_without_recipient)."""
+    held some back, the seconds until it allows more. Mail the claim meets that goes nowhere
+    (no recipient, or a suppressed address) is closed unsent, outside the cap (_close_unsent)."""
     now = clock.now()
     with transaction.atomic():
         allowance = sendrate.open_allowance(now)
         allowed = sendrate.allowed(allowance, limit)
-        due = _lock_due(allowed)
-        if any(email.user_id is None for email in due):
-            _close_mail_without_recipient()
-            due = _lock_due(allowed)  # the mail the closed ones stood in front of
-        batch = [email for email in due if email.user_id is not None]
+        for _ in range(2):  # once more after closing some, for the mail they stood before
+            due = _lock_due(allowed)
+            unsent = [email for email in due if email.user_id is None or email.suppressed]
+            if not unsent:
+                break
+            _close_unsent(unsent)
+        batch = [email for email in due if email not in unsent]
         sendrate.spend(allowance, len(batch))
         lease = now + LEASE
         OutboundEmail.objects.filter(pk__in=[email.pk for email in batch]).update(
             status=Status.SENDING, lease_expires_at=lease, attempts=F("attempts") + 1
         )
-        attempts.open_attempts([email for email in batch if not email.suppressed])
+        attempts.open_attempts(batch)
     for email in batch:  # as the claim wrote them
         email.status, email.lease_expires_at, email.attempts = Status.SENDING, lease, email.attempts + 1
     held_back = len(due) == allowed < limit
@@ -273,6 +272,20 @@ def _lock_due(limit):
         .annotate(suppressed=Exists(Suppression.objects.filter(address=recipient, lifted=False)))
         .order_by("priority", "pk")
         .select_for_update(skip_locked=True, of=("self",))[:limit]
+    )
+
+
+def _close_unsent(emails):
+    """Close the claimed mails that go nowhere: those without a recipient (with up to
+    CLOSED_PER_CLAIM more like them) and those to a suppressed address (issue 22). Neither
+    takes a send from the cap nor a session, so requests that send nothing hold back no mail."""
+    if any(email.user_id is None for email in emails):
+        _close_mail_without_recipient()
+    OutboundEmail.objects.filter(pk__in=[email.pk for email in emails if email.user_id is not None]).update(
+        status=Status.SUPPRESSED,
+        lease_expires_at=None,
+        next_attempt_at=None,
+        last_error="Not sent: the address is suppressed.",
     )
 
 
