@@ -105,9 +105,3 @@ class AsksAboutABouncedAddress(forms.Form):
     @property
     def wants_retry(self) -> bool:
         return bool(self.cleaned_data.get("try_again"))
-
-
-def retry_if_asked(form) -> None:
-    """Lift the hard bounce of the address the person confirmed, for its one retry."""
-    if form.wants_retry:
-        suppression.retry_address(address=form.cleaned_data[form.address_field])

@@ -26,7 +26,7 @@ from accounts.services import (
     spend_mail_allowance,
 )
 from accounts.vocabulary import MailKind, Purpose
-from verification import clock, ratelimit
+from verification import clock, ratelimit, suppression
 from verification.outbox import queue_email
 from verification.ratelimit import Scope
 from verification.tokens import (
@@ -47,15 +47,19 @@ class AddressTaken(Exception):
     """Another account proved the address first."""
 
 
-def request_email_change(*, user: User, new_email: str, client_ip: str) -> None:
+def request_email_change(*, user: User, new_email: str, client_ip: str, retry_bounced: bool = False) -> None:
     """Record the change and mail a code to the new address. An address that belongs to
     another account gets "someone tried to use this address" instead and no code, through the
     same steps, so the page and its timing say nothing about it. Raise TooManyTries, and
-    record nothing, when the client's or the address's mail allowance is used up."""
+    record nothing, when the client's or the address's mail allowance is used up.
+    `retry_bounced`: the person confirmed an address that bounced for good, which then gets
+    its one retry."""
     wait = spend_mail_allowance(email=new_email, purpose=Purpose.EMAIL_CHANGE, client_ip=client_ip)
     if wait:
         raise TooManyTries(wait)
     with transaction.atomic():
+        if retry_bounced:
+            suppression.retry_address(address=new_email)
         user.email_changes.pending().update(cancelled_at=clock.now())
         change = EmailChange.objects.create(
             user=user, old_email=user.email, new_email=new_email, requested_at=clock.now()

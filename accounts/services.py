@@ -5,6 +5,7 @@ address answers the same way, and does the same database work, whether or not it
 account, so callers can show one page for all (no account enumeration).
 """
 
+import functools
 import math
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from django.utils import translation
 from accounts import addresses, known_browser, signals
 from accounts.models import User, UsernameClaim
 from accounts.vocabulary import MailKind, Purpose
-from verification import clock, ratelimit
+from verification import clock, ratelimit, suppression
 from verification.models import OneTimeSecret
 from verification.outbox import queue_email
 from verification.ratelimit import Scope
@@ -148,12 +149,21 @@ def resend_wait(*, asked_at: float) -> int:
     return max(0, math.ceil(asked_at + settings.VERIFICATION_MAIL_COOLDOWN - clock.now().timestamp()))
 
 
-def register_user(*, username: str, email: str, password: str, client_ip: str, language: str = "") -> None:
+def register_user(
+    *,
+    username: str,
+    email: str,
+    password: str,
+    client_ip: str,
+    language: str = "",
+    retry_bounced: bool = False,
+) -> None:
     """Create an inactive account and mail its activation link. An address whose account was
     never activated is taken over by the new sign-up (its owner has not proven it); an
     address with a proven account, or held for an account's undo (User.objects.holding),
     gets "you already have an account" instead. The caller cannot tell these apart, nor a
-    refusal by the address's rate limit."""
+    refusal by the address's rate limit. `retry_bounced`: the person confirmed an address that
+    bounced for good, which then gets its one retry, once the limits let the mail go."""
     # The per-client limit first: it does not depend on the address, and it spares the hasher.
     if ratelimit.hit(Scope.REQUEST_FROM_CLIENT, client_ip):
         return
@@ -162,14 +172,22 @@ def register_user(*, username: str, email: str, password: str, client_ip: str, l
     # Hashed in every branch, so all take the same time, and outside the transaction, so
     # SQLite's write lock is not held while Argon2 works.
     password_hash = make_password(password)
+    sign_up = functools.partial(
+        _sign_up,
+        username=username,
+        email=email,
+        password_hash=password_hash,
+        language=language,
+        retry=retry_bounced,
+    )
     try:
-        _sign_up(username=username, email=email, password_hash=password_hash, language=language)
+        sign_up()
     except IntegrityError:
         if not User.objects.with_email(email).exists():
             raise UsernameTaken(username) from None
         # A parallel sign-up for this address committed first; now ours finds it.
         try:
-            _sign_up(username=username, email=email, password_hash=password_hash, language=language)
+            sign_up()
         except IntegrityError:
             raise UsernameTaken(username) from None
 
@@ -184,10 +202,12 @@ def username_is_taken(username: str) -> bool:
 
 
 @transaction.atomic
-def _sign_up(*, username: str, email: str, password_hash: str, language: str) -> None:
+def _sign_up(*, username: str, email: str, password_hash: str, language: str, retry: bool) -> None:
     _claim_username(username)
     if _spend_address_allowance(email=email, purpose=Purpose.ACTIVATION):
         return
+    if retry:
+        suppression.retry_address(address=email)
     owner = User.objects.holding(email).select_for_update().first()
     # Taken since the form looked (by a parallel sign-up): the same answer for every address,
     # including one whose proven account would otherwise only be mailed.

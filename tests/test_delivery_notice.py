@@ -8,7 +8,7 @@ from django.urls import reverse
 from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
 from tests.test_bounces import bounce_of
-from verification import bounces, suppression
+from verification import bounces, ratelimit, suppression
 from verification.models import OutboundEmail, Suppression
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +91,23 @@ def test_an_address_that_bounced_for_good_is_asked_about_once_and_may_be_tried_a
     assert sign_up(client, deliver, username="lin2").url == DONE
     assert len(mailoutbox) == 1
     assert NOTICE in client.get(DONE).content.decode()
+
+
+def test_a_refused_request_spends_no_retry_of_a_bounced_address(
+    client, user, deliver, mailoutbox, monkeypatch
+):
+    # The fresh attacker of session 7 lifted a bounced address's suppression with requests
+    # that every limit refused: the retry was spent before the limits were asked.
+    suppression.suppress_address(address=BOUNCING, source="bounce", reason="550 5.1.1 User unknown")
+    monkeypatch.setattr(ratelimit, "hit", lambda scope, key: 60)  # every limit refuses
+
+    sign_up(client, deliver, try_again="on")
+    client.force_login(user)
+    data = {"new_email": BOUNCING, "current_password": PASSWORD, "try_again": "on"}
+    deliver(client.post, reverse("accounts:email_change"), data)
+
+    assert mailoutbox == []
+    assert suppression.retry_offered(BOUNCING) is not None  # the owner's one retry is still there
 
 
 def test_a_complaint_is_not_told_to_whoever_types_the_address(client, deliver, mailoutbox):

@@ -51,12 +51,12 @@ class EmailChangeView(SignedInForm):
     success_url = reverse_lazy("accounts:email_change_code")
 
     def form_valid(self, form):
-        delivery_notice.retry_if_asked(form)
         try:
             email_change.request_email_change(
                 user=self.request.user,
                 new_email=form.cleaned_data["new_email"],
                 client_ip=self.request.client_ip,
+                retry_bounced=form.wants_retry,
             )
         except services.TooManyTries as refused:
             form.refuse_mail(refused)

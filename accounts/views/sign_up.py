@@ -26,7 +26,6 @@ class SignUpView(SignedInGoToAccount, FormView):
 
     def form_valid(self, form):
         data = form.cleaned_data
-        delivery_notice.retry_if_asked(form)
         try:
             services.register_user(
                 username=data.get("username", ""),  # none when the site asks for none
@@ -34,6 +33,7 @@ class SignUpView(SignedInGoToAccount, FormView):
                 password=data["password1"],
                 client_ip=self.request.client_ip,
                 language=self.request.LANGUAGE_CODE,
+                retry_bounced=form.wants_retry,
             )
         except services.UsernameTaken:
             form.username_taken()
