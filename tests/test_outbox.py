@@ -179,6 +179,27 @@ def test_mail_to_a_suppressed_address_takes_no_send_from_the_cap(user, settings)
     assert OutboundEmail.objects.get(user=suppressed).status == Status.SUPPRESSED
 
 
+@pytest.mark.parametrize("how", ["expired", "replaced"])
+def test_a_code_that_died_before_its_mail_went_is_not_mailed(client, user, mailoutbox, time_machine, how):
+    # The fresh attacker of session 7: a mail held past its code's life (retries, a backlog)
+    # went out saying "valid for 10 minutes" with a code that no longer worked.
+    reset = reverse("accounts:password_reset")
+    client.post(reset, {"email": user.email})  # recorded; no worker runs yet
+    if how == "expired":
+        time_machine.advance(minutes=11)
+    else:  # two more requests: the first code is no longer one of the live ones
+        for _ in range(2):
+            time_machine.advance(minutes=2)
+            client.post(reset, {"email": user.email})
+    first = OutboundEmail.objects.earliest("pk")
+
+    deliver_until_none_is_due()
+
+    first.refresh_from_db()
+    assert first.status == Status.CANCELLED and "code" in first.last_error
+    assert len(mailoutbox) == (0 if how == "expired" else 2)
+
+
 def test_mail_over_the_send_rate_cap_waits_in_the_outbox(
     jobs_wait_in_the_queue, user, smtp_sink, settings, monkeypatch, time_machine
 ):

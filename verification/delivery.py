@@ -236,17 +236,18 @@ def _claim_batch(limit):
     allows, each with its user, its secret and whether its address is suppressed; return
     them, how many rows the claim took (those without a recipient too), and, when the cap
     held some back, the seconds until it allows more. Mail the claim meets that goes nowhere
-    (no recipient, or a suppressed address) is closed unsent, outside the cap (_close_unsent)."""
+    (no recipient, a suppressed address, a dead code) is closed unsent, outside the cap
+    (_close_unsent)."""
     now = clock.now()
     with transaction.atomic():
         allowance = sendrate.open_allowance(now)
         allowed = sendrate.allowed(allowance, limit)
         for _ in range(2):  # once more after closing some, for the mail they stood before
             due = _lock_due(allowed)
-            unsent = [email for email in due if email.user_id is None or email.suppressed]
+            unsent = [email for email in due if _goes_nowhere(email, now)]
             if not unsent:
                 break
-            _close_unsent(unsent)
+            _close_unsent(unsent, now)
         batch = [email for email in due if email not in unsent]
         sendrate.spend(allowance, len(batch))
         lease = now + LEASE
@@ -275,18 +276,26 @@ def _lock_due(limit):
     )
 
 
-def _close_unsent(emails):
+def _goes_nowhere(email, now):
+    return email.user_id is None or email.suppressed or bool(email.secret and email.secret.died_before(now))
+
+
+def _close_unsent(emails, now):
     """Close the claimed mails that go nowhere: those without a recipient (with up to
-    CLOSED_PER_CLAIM more like them) and those to a suppressed address (issue 22). Neither
-    takes a send from the cap nor a session, so requests that send nothing hold back no mail."""
+    CLOSED_PER_CLAIM more like them), those to a suppressed address (issue 22), and those whose
+    code died while they waited (used, replaced by newer ones, expired: a retry's backoff or a
+    backlog can outlast it), which would only tell of a code that does not work. None takes a
+    send from the cap nor a session, so requests that send nothing hold back no mail."""
     if any(email.user_id is None for email in emails):
         _close_mail_without_recipient()
-    OutboundEmail.objects.filter(pk__in=[email.pk for email in emails if email.user_id is not None]).update(
-        status=Status.SUPPRESSED,
-        lease_expires_at=None,
-        next_attempt_at=None,
-        last_error="Not sent: the address is suppressed.",
-    )
+    to_someone = [email for email in emails if email.user_id is not None]
+    for status, reason, closed in [
+        (Status.SUPPRESSED, "the address is suppressed", [e for e in to_someone if e.suppressed]),
+        (Status.CANCELLED, "its code died before it could go", [e for e in to_someone if not e.suppressed]),
+    ]:
+        OutboundEmail.objects.filter(pk__in=[email.pk for email in closed]).update(
+            status=status, lease_expires_at=None, next_attempt_at=None, last_error=f"Not sent: {reason}."
+        )
 
 
 def _close_mail_without_recipient():
