@@ -153,6 +153,7 @@ class OutboundEmail(models.Model):
         SENT = "sent", _("sent")
         RETRYING = "retrying", _("retrying")
         FAILED = "failed", _("failed")
+        # By staff, or by the worker when its code died before it could go (`last_error` says).
         CANCELLED = "cancelled", _("cancelled")
         NO_RECIPIENT = "no_recipient", _("no account: nothing sent")
         # Accepted, then returned by the receiving side (verification/bounces.py).
