@@ -9,12 +9,12 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 from django_q.signing import SignedPackage
 
-from accounts.vocabulary import MailKind
+from accounts.vocabulary import MailKind, Purpose
 from harness.smtp_sink import SilentServer, free_port, text_body
 from tests.conftest import deliver_until_none_is_due, use_smtp_server
 from tests.factories import UserFactory
 from tests.helpers import ask_for_code
-from verification import delivery, outbox, registry, sendrate, suppression
+from verification import delivery, outbox, registry, sendrate, suppression, tokens
 from verification.models import OneTimeSecret, OutboundEmail, SendAllowance, Suppression
 
 Status = OutboundEmail.Status
@@ -179,7 +179,7 @@ def test_mail_to_a_suppressed_address_takes_no_send_from_the_cap(user, settings)
     assert OutboundEmail.objects.get(user=suppressed).status == Status.SUPPRESSED
 
 
-@pytest.mark.parametrize("how", ["expired", "replaced"])
+@pytest.mark.parametrize("how", ["expired", "replaced", "let go"])
 def test_a_code_that_died_before_its_mail_went_is_not_mailed(client, user, mailoutbox, time_machine, how):
     # The fresh attacker of session 7: a mail held past its code's life (retries, a backlog)
     # went out saying "valid for 10 minutes" with a code that no longer worked.
@@ -187,6 +187,8 @@ def test_a_code_that_died_before_its_mail_went_is_not_mailed(client, user, mailo
     client.post(reset, {"email": user.email})  # recorded; no worker runs yet
     if how == "expired":
         time_machine.advance(minutes=11)
+    elif how == "let go":  # as a new password does (the second attacker of session 7)
+        tokens.revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)
     else:  # two more requests: the first code is no longer one of the live ones
         for _ in range(2):
             time_machine.advance(minutes=2)
@@ -197,7 +199,20 @@ def test_a_code_that_died_before_its_mail_went_is_not_mailed(client, user, mailo
 
     first.refresh_from_db()
     assert first.status == Status.CANCELLED and "code" in first.last_error
-    assert len(mailoutbox) == (0 if how == "expired" else 2)
+    assert len(mailoutbox) == (2 if how == "replaced" else 0)
+
+
+def test_a_link_that_rides_on_a_dead_code_challenge_is_still_mailed(db, client, mailoutbox, time_machine):
+    # A sign-in code asked for an account awaiting activation mails its activation link
+    # (valid a day), with the code's challenge for the same work; the link still goes when
+    # that challenge has expired.
+    waiting = UserFactory(awaiting_activation=True)
+    client.post(reverse("accounts:login_code_request"), {"email": waiting.email})
+    time_machine.advance(minutes=11)
+
+    deliver_until_none_is_due()
+
+    assert OutboundEmail.objects.get().status == Status.SENT and len(mailoutbox) == 1
 
 
 def test_mail_over_the_send_rate_cap_waits_in_the_outbox(

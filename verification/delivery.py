@@ -51,7 +51,7 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce, NullIf
 from django.utils.module_loading import import_string
 
-from verification import attempts, clock, registry, sendrate, signals, smtp
+from verification import attempts, clock, registry, sendrate, signals, smtp, tokens
 from verification.models import OutboundEmail, Suppression
 from verification.outbox import wake_a_worker
 
@@ -174,6 +174,9 @@ class _Job:
     def _start(self, email):
         try:
             message = compose(email)
+        except tokens.CodeDied:
+            _mark(email, status=Status.CANCELLED, last_error="Not sent: its code died before it could go.")
+            return
         except Exception as error:
             _record_failure(email, error)
             return
@@ -236,18 +239,17 @@ def _claim_batch(limit):
     allows, each with its user, its secret and whether its address is suppressed; return
     them, how many rows the claim took (those without a recipient too), and, when the cap
     held some back, the seconds until it allows more. Mail the claim meets that goes nowhere
-    (no recipient, a suppressed address, a dead code) is closed unsent, outside the cap
-    (_close_unsent)."""
+    (no recipient, or a suppressed address) is closed unsent, outside the cap (_close_unsent)."""
     now = clock.now()
     with transaction.atomic():
         allowance = sendrate.open_allowance(now)
         allowed = sendrate.allowed(allowance, limit)
         for _ in range(2):  # once more after closing some, for the mail they stood before
             due = _lock_due(allowed)
-            unsent = [email for email in due if _goes_nowhere(email, now)]
+            unsent = [email for email in due if _goes_nowhere(email)]
             if not unsent:
                 break
-            _close_unsent(unsent, now)
+            _close_unsent(unsent)
         batch = [email for email in due if email not in unsent]
         sendrate.spend(allowance, len(batch))
         lease = now + LEASE
@@ -276,26 +278,22 @@ def _lock_due(limit):
     )
 
 
-def _goes_nowhere(email, now):
-    return email.user_id is None or email.suppressed or bool(email.secret and email.secret.died_before(now))
+def _goes_nowhere(email):
+    return email.user_id is None or email.suppressed
 
 
-def _close_unsent(emails, now):
+def _close_unsent(emails):
     """Close the claimed mails that go nowhere: those without a recipient (with up to
-    CLOSED_PER_CLAIM more like them), those to a suppressed address (issue 22), and those whose
-    code died while they waited (used, replaced by newer ones, expired: a retry's backoff or a
-    backlog can outlast it), which would only tell of a code that does not work. None takes a
-    send from the cap nor a session, so requests that send nothing hold back no mail."""
+    CLOSED_PER_CLAIM more like them) and those to a suppressed address (issue 22). Neither
+    takes a send from the cap nor a session, so requests that send nothing hold back no mail."""
     if any(email.user_id is None for email in emails):
         _close_mail_without_recipient()
-    to_someone = [email for email in emails if email.user_id is not None]
-    for status, reason, closed in [
-        (Status.SUPPRESSED, "the address is suppressed", [e for e in to_someone if e.suppressed]),
-        (Status.CANCELLED, "its code died before it could go", [e for e in to_someone if not e.suppressed]),
-    ]:
-        OutboundEmail.objects.filter(pk__in=[email.pk for email in closed]).update(
-            status=status, lease_expires_at=None, next_attempt_at=None, last_error=f"Not sent: {reason}."
-        )
+    OutboundEmail.objects.filter(pk__in=[email.pk for email in emails if email.user_id is not None]).update(
+        status=Status.SUPPRESSED,
+        lease_expires_at=None,
+        next_attempt_at=None,
+        last_error="Not sent: the address is suppressed.",
+    )
 
 
 def _close_mail_without_recipient():
