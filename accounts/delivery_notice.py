@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.views.address_cookie import AddressCookie
+from accounts.vocabulary import MailKind
 from verification import suppression
 
 # The typed address and when it was mailed, for the page after sign-up; never the password.
@@ -37,10 +38,15 @@ def plain_reason(reason: str) -> str:
     return _("the receiving mail server refused it")
 
 
-def undelivered_notice(*, address: str, since: datetime) -> str:
+# The mail each page's request sends to the typed address, whatever its account state.
+SIGN_UP_MAIL = [MailKind.ACTIVATION, MailKind.ACCOUNT_EXISTS]
+EMAIL_CHANGE_MAIL = [MailKind.EMAIL_CHANGE_CODE, MailKind.EMAIL_IN_USE]
+
+
+def undelivered_notice(*, address: str, since: datetime, kinds: list[str]) -> str:
     """ "The mail to x could not be delivered: <why>. Check the address." ("" when nothing is
-    known against it)."""
-    reason = suppression.undelivered_reason(address=address, since=since)
+    known against the mail of `kinds` sent there since `since`)."""
+    reason = suppression.undelivered_reason(address=address, since=since, kinds=kinds)
     if reason is None:
         return ""
     return _("The mail to %(address)s could not be delivered: %(reason)s. Check the address.") % {
@@ -61,7 +67,7 @@ def signed_up_notice(request) -> tuple[str, str]:
         return "", ""
     # A minute's slack: the mail's attempt is stamped by the worker, after this time.
     since = datetime.fromtimestamp(asked_at - 60, tz=UTC)
-    return email, undelivered_notice(address=email, since=since)
+    return email, undelivered_notice(address=email, since=since, kinds=SIGN_UP_MAIL)
 
 
 def retry_question(address: str) -> str:

@@ -3,6 +3,7 @@ inbox" page after sign-up and the address-change code page; never on the reset o
 pages (SECURITY.md 26). An address whose mail bounced for good is asked about once."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
@@ -50,6 +51,18 @@ def test_the_page_says_the_same_for_an_address_that_has_an_account(client, deliv
     bounce_the_last_mail()
 
     assert NOTICE in client.get(DONE).content.decode()
+
+
+def test_the_page_after_sign_up_tells_nothing_of_the_accounts_own_mail(client, deliver, mailoutbox):
+    # The second attacker of session 7 signed up with someone's address, then read on that
+    # page the later bounce of the owner's reset code: only an account gets one.
+    UserFactory(email=BOUNCING)
+    sign_up(client, deliver)
+    deliver(Client().post, reverse("accounts:password_reset"), {"email": BOUNCING})
+
+    bounce_the_last_mail("postfix-delayed.eml")  # the reset code's, temporary
+
+    assert "could not be delivered" not in client.get(DONE).content.decode()
 
 
 def test_send_again_to_a_bounced_address_sends_nothing_until_staff_lift_it(

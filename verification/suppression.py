@@ -51,11 +51,13 @@ def lift_suppressions(queryset) -> int:
     return queryset.filter(lifted=False).update(lifted=True)
 
 
-def undelivered_reason(*, address: str, since) -> str | None:
-    """Why mail to `address` since `since` did not arrive (None: nothing known): a bounce of
-    it, or a hard bounce before, which keeps mail from going. A complaint says nothing here."""
+def undelivered_reason(*, address: str, since, kinds: list[str]) -> str | None:
+    """Why mail of `kinds` to `address` since `since` did not arrive (None: nothing known): a
+    bounce of it, or a hard bounce before, which keeps mail from going. A complaint says
+    nothing here. Only the kinds the asking page caused: a bounce of other mail there (a code
+    only an account gets) would tell whoever asked something about the address."""
     bounced = (
-        MessageAttempt.objects.filter(recipient=address, created_at__gte=since)
+        MessageAttempt.objects.filter(recipient=address, created_at__gte=since, email__kind__in=kinds)
         .exclude(bounced_at=None)
         .order_by("-bounced_at")
         .first()

@@ -79,7 +79,7 @@ class EmailChangeCodeView(LoginRequiredMixin, FormView):
         # The typed address is mailed whatever its account state: saying it bounced tells
         # nothing about accounts (accounts/delivery_notice.py).
         undelivered = pending and delivery_notice.undelivered_notice(
-            address=pending.new_email, since=pending.requested_at
+            address=pending.new_email, since=pending.requested_at, kinds=delivery_notice.EMAIL_CHANGE_MAIL
         )
         return super().get_context_data(
             pending_change=pending, resend_wait=wait, undelivered=undelivered, **kwargs
