@@ -216,6 +216,35 @@ def test_any_mail_the_reader_trips_on_is_left_alone(imap_box, smtp_sink, monkeyp
     assert BounceMailboxCursor.objects.get().last_uid == 2
 
 
+def test_a_mail_too_big_for_a_bounce_is_left_unread_and_a_stopped_poll_goes_on_after_what_it_read(
+    imap_box, smtp_sink, monkeypatch
+):
+    # The second attacker of session 7 mailed the box a few mails of megabytes: the detectors
+    # took a poll past its job's timeout, the cluster killed it before its cursor moved, and
+    # every later poll died on the same mails.
+    email = sent_to("lin@bounce.example", smtp_sink)
+    imap_box.append("INBOX", b"Subject: big\r\n\r\n" + b"x" * (bounces.MAX_BOUNCE_BYTES + 1))
+    imap_box.append("INBOX", b"Subject: the poll is killed here\r\n\r\nhello\r\n")
+    imap_box.append("INBOX", bounce_of("postfix-remote-550.eml", email.message_id))
+    read, real_record_bounce = [], bounces.record_bounce
+
+    def record_bounce(*, raw):
+        read.append(raw[:40])
+        if b"killed here" in raw and len(read) == 1:
+            raise SystemExit("the job's timeout")  # not an Exception: nothing catches it
+        return real_record_bounce(raw=raw)
+
+    monkeypatch.setattr(bounces, "record_bounce", record_bounce)
+    with pytest.raises(SystemExit):
+        bounces.poll_bounce_mailbox()
+    assert BounceMailboxCursor.objects.get().last_uid == 1  # what it had read stays read
+
+    assert bounces.poll_bounce_mailbox() == {"read": 2, "bounces": 1}
+    assert not any(b"Subject: big" in raw for raw in read)  # never parsed
+    email.refresh_from_db()
+    assert email.status == Status.BOUNCED
+
+
 def test_no_url_no_poll(db, settings):
     settings.VERIFICATION_BOUNCE_IMAP_URL = ""
     assert bounces.poll_bounce_mailbox() == {"read": 0, "bounces": 0}

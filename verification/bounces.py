@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 HANDLED = b"$VerifyBounce"
 # A poll reads at most this many new mails; the next one reads on.
 BATCH = 200
+# A bounce is a report and our small mail, a few kB; anyone can mail the box, and the
+# detectors take about a third of a second a megabyte, so a bigger mail is left unread: a few
+# of them would take a poll past its job's timeout.
+MAX_BOUNCE_BYTES = 256 * 1024
 _MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^>\s]+>)", re.I | re.M)
 
 
@@ -54,12 +58,17 @@ def poll_bounce_mailbox() -> dict[str, int]:
         new = client.search(["UID", f"{cursor.last_uid + 1}:*"])
         uids = sorted(uid for uid in new if uid > cursor.last_uid)[:BATCH]
         bounces = 0
-        for uid, data in client.fetch(uids, ["BODY.PEEK[]"]).items():
-            if _record_bounce_or_leave_alone(uid, data[b"BODY[]"]):
-                client.add_flags([uid], [b"\\Seen", HANDLED])
-                bounces += 1
-        if uids:
-            BounceMailboxCursor.objects.filter(pk=cursor.pk).update(last_uid=uids[-1])
+        sizes = client.fetch(uids, ["RFC822.SIZE"]) if uids else {}
+        for uid in uids:
+            if sizes[uid][b"RFC822.SIZE"] <= MAX_BOUNCE_BYTES:
+                raw = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+                if _record_bounce_or_leave_alone(uid, raw):
+                    client.add_flags([uid], [b"\\Seen", HANDLED])
+                    bounces += 1
+            else:
+                logger.info("Bounce mailbox: mail %s is too big for a bounce; left unread", uid)
+            # Mail by mail: a poll stopped midway (its job's timeout) goes on after what it read.
+            BounceMailboxCursor.objects.filter(pk=cursor.pk).update(last_uid=uid)
     logger.info("Bounce mailbox: read %s new mails, %s bounces", len(uids), bounces)
     return {"read": len(uids), "bounces": bounces}
 
