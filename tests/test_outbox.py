@@ -215,6 +215,22 @@ def test_a_link_that_rides_on_a_dead_code_challenge_is_still_mailed(db, client, 
     assert OutboundEmail.objects.get().status == Status.SENT and len(mailoutbox) == 1
 
 
+def test_a_job_that_outlived_its_lease_changes_nothing_of_the_mail_another_job_took_up(user, time_machine):
+    # Seen by the first attacker of session 7, by reading: a job still sending when its
+    # lease ran out marked sent (or put back) the mail another job had taken up since.
+    email = record(user)
+    late, _, _ = delivery._claim_batch(1)
+    time_machine.advance(seconds=delivery.LEASE.total_seconds() + 1)
+    taken_up, _, _ = delivery._claim_batch(1)
+    assert taken_up == [email]
+
+    delivery._mark(*late, status=Status.SENT, sent_at=time_machine.now)
+    delivery._release(late)
+
+    email.refresh_from_db()
+    assert email.status == Status.SENDING and email.attempts == 2 and email.sent_at is None
+
+
 def test_mail_over_the_send_rate_cap_waits_in_the_outbox(
     jobs_wait_in_the_queue, user, smtp_sink, settings, monkeypatch, time_machine
 ):

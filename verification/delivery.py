@@ -319,7 +319,7 @@ def _release(emails, *, reason=None):
     """Put claimed mails that this job did not try back in the queue, their attempt uncounted
     (with the `reason`, when one kept them from going, for staff to read)."""
     reason_field = {"last_error": _error_text(reason)} if reason else {}
-    OutboundEmail.objects.filter(pk__in=[e.pk for e in emails], status=Status.SENDING).update(
+    _still_ours(emails).update(
         status=Case(When(attempts=1, then=Value(Status.QUEUED)), default=Value(Status.RETRYING)),
         attempts=F("attempts") - 1,
         lease_expires_at=None,
@@ -337,8 +337,17 @@ def _hold_waiting_mail(*, until):
 
 def _mark(*emails, **fields):
     """Write what became of mails this job was sending (their lease ends with it)."""
-    OutboundEmail.objects.filter(pk__in=[email.pk for email in emails], status=Status.SENDING).update(
-        **{"lease_expires_at": None, "next_attempt_at": None, **fields}
+    _still_ours(emails).update(**{"lease_expires_at": None, "next_attempt_at": None, **fields})
+
+
+def _still_ours(emails):
+    """The rows of `emails` still under the lease this job's claim wrote: a job that outlived
+    its lease (a provider that drips its answers) must not write over the mail another job
+    took up since: every mail goes once."""
+    return OutboundEmail.objects.filter(
+        pk__in=[email.pk for email in emails],
+        status=Status.SENDING,
+        lease_expires_at__in={email.lease_expires_at for email in emails},
     )
 
 
