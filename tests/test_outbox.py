@@ -4,6 +4,7 @@ import smtplib
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ, Schedule
@@ -179,7 +180,7 @@ def test_mail_to_a_suppressed_address_takes_no_send_from_the_cap(user, settings)
     assert OutboundEmail.objects.get(user=suppressed).status == Status.SUPPRESSED
 
 
-@pytest.mark.parametrize("how", ["expired", "replaced", "let go"])
+@pytest.mark.parametrize("how", ["expired", "replaced", "let go", "out of tries"])
 def test_a_code_that_died_before_its_mail_went_is_not_mailed(client, user, mailoutbox, time_machine, how):
     # The fresh attacker of session 7: a mail held past its code's life (retries, a backlog)
     # went out saying "valid for 10 minutes" with a code that no longer worked.
@@ -189,6 +190,8 @@ def test_a_code_that_died_before_its_mail_went_is_not_mailed(client, user, mailo
         time_machine.advance(minutes=11)
     elif how == "let go":  # as a new password does (the second attacker of session 7)
         tokens.revoke_secrets(user=user, purpose=Purpose.PASSWORD_RESET)
+    elif how == "out of tries":
+        OneTimeSecret.objects.update(attempts=F("max_attempts"))
     else:  # two more requests: the first code is no longer one of the live ones
         for _ in range(2):
             time_machine.advance(minutes=2)

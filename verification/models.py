@@ -111,10 +111,6 @@ class OneTimeSecret(models.Model):
     def __str__(self):
         return f"{registry.purpose_label(self.purpose)} for {self.user or 'no account'}"
 
-    def died_before(self, moment) -> bool:
-        """Used, revoked or expired by `moment`: a code no mail should carry any more."""
-        return bool(self.used_at or self.revoked_at) or self.expires_at <= moment
-
     def takes_guesses(self, *, by_the_asker: bool) -> bool:
         """What `guessable()` says of this row as it was read (its `state` included)."""
         spent = self.attempts if by_the_asker else self.other_attempts

@@ -15,7 +15,7 @@ Source = Suppression.Source
 
 
 def is_suppressed(address: str) -> bool:
-    # The worker asks the same in its claim (delivery._claim_batch), for a whole batch at once.
+    # The worker asks the same in its claim (delivery._lock_due), for a whole batch at once.
     return Suppression.objects.filter(address=address, lifted=False).exists()
 
 

@@ -151,20 +151,22 @@ def open_code_challenge(*, address: str, purpose: str, user: AbstractBaseUser | 
 
 class CodeDied(Exception):
     """The code a mail was to carry died while the mail waited: used, replaced by newer ones,
-    let go of (revoke_secrets), or expired behind retries or a backlog. The worker cancels
-    the mail rather than send a code that does not work."""
+    out of tries, let go of (revoke_secrets), or expired behind retries or a backlog. The
+    worker cancels the mail rather than send a code that does not work."""
 
 
 def write_code(*, secret: OneTimeSecret, bound_to: str = "") -> str:
     """Return a fresh code for the challenge `secret`, whose row keeps only its digest. Each
     delivery attempt writes a new one (the code of a mail that may be lost dies with it).
-    CodeDied when the challenge is no longer one a code of its account may answer."""
-    if secret.user_id is None or secret.died_before(clock.now()):
+    CodeDied when the challenge is no longer one a code of its account may answer: no longer
+    active (`_state`, read by the same statement that writes the digest) or let go of."""
+    if secret.user_id is None:
         raise CodeDied(secret.pk)
     length = settings.VERIFICATION_CODE_LENGTH
     code = f"{secrets.randbelow(10**length):0{length}d}"
     digest = next(_digests(user_id=secret.user_id, purpose=secret.purpose, secret=code, bound_to=bound_to))
-    OneTimeSecret.objects.filter(pk=secret.pk).update(digest=digest)
+    if not OneTimeSecret.objects.active().filter(pk=secret.pk, user_id=secret.user_id).update(digest=digest):
+        raise CodeDied(secret.pk)
     return code
 
 
