@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import trustme
+from django.db import OperationalError
 from django.test import Client
 from django_q.models import Schedule
 from imapclient import IMAPClient
@@ -243,6 +244,25 @@ def test_a_mail_too_big_for_a_bounce_is_left_unread_and_a_stopped_poll_goes_on_a
     assert not any(b"Subject: big" in raw for raw in read)  # never parsed
     email.refresh_from_db()
     assert email.status == Status.BOUNCED
+
+
+def test_a_database_that_fails_stops_the_poll_before_the_mail_and_the_next_poll_reads_it(
+    imap_box, smtp_sink, monkeypatch
+):
+    email = sent_to("lin@bounce.example", smtp_sink)
+    imap_box.append("INBOX", bounce_of("postfix-remote-550.eml", email.message_id))
+    real_record_bounce_of = bounces.record_bounce_of
+
+    def record_bounce_of(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(bounces, "record_bounce_of", record_bounce_of)
+    with pytest.raises(OperationalError):
+        bounces.poll_bounce_mailbox()
+    assert BounceMailboxCursor.objects.get().last_uid == 0  # not read past
+
+    monkeypatch.setattr(bounces, "record_bounce_of", real_record_bounce_of)
+    assert bounces.poll_bounce_mailbox() == {"read": 1, "bounces": 1}
 
 
 def test_no_url_no_poll(db, settings):

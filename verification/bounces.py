@@ -24,7 +24,7 @@ from email.message import Message
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Exists
 from flufl.bounce import all_failures
 from imapclient import IMAPClient
@@ -104,9 +104,12 @@ def _cursor(parts, client, *, uidvalidity):
 
 def _record_bounce_or_leave_alone(uid: int, raw: bytes) -> bool:
     """record_bounce, for one mail of the box: anyone can mail it, so a mail that trips the
-    reader is left alone (and logged), never a stop for the mail after it."""
+    reader is left alone (and logged), never a stop for the mail after it. The database
+    failing is no fault of the mail: the poll stops there, and the next one reads it again."""
     try:
         return record_bounce(raw=raw)
+    except DatabaseError:
+        raise
     except Exception:
         logger.warning("Bounce mailbox: mail %s could not be read; left alone", uid, exc_info=True)
         return False
